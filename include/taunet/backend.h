@@ -1,0 +1,98 @@
+/* The seam between the orchestrator and compute: a table of function pointers plus a context.
+ * The orchestrator owns the buffers (allocated through the table) and walks the layers; it never
+ * touches a kernel. Pointers marked "dev" live in the backend's memory (host memory for cpu).
+ * Matrices are row-major; activations are [rows = batch, cols = features]; weights are
+ * [out, in] as in PyTorch, so a layer is Z = H W^T.
+ * Every op returns 0 or an error code; the message goes to be->err. */
+#ifndef TAUNET_BACKEND_H
+#define TAUNET_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+#include "taunet/error.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { TN_LOSS_MSE = 0, TN_LOSS_XENT = 1 } tn_loss_kind;
+
+typedef struct tn_backend tn_backend;
+struct tn_backend {
+    const char *name;
+    void *ctx;
+    tn_err *err; /* where ops record failures (set by the creator) */
+
+    /* memory */
+    void *(*alloc)(tn_backend *be, size_t bytes); /* NULL on failure, err set */
+    void (*free)(tn_backend *be, void *dev);
+    int (*upload)(tn_backend *be, void *dev_dst, const void *host_src, size_t bytes);
+    int (*download)(tn_backend *be, void *host_dst, const void *dev_src, size_t bytes);
+    int (*copy)(tn_backend *be, void *dev_dst, const void *dev_src, size_t bytes);
+    int (*fill)(tn_backend *be, float *x, size_t n, float v);
+    int (*scale)(tn_backend *be, float *x, size_t n, float s); /* x *= s */
+    int (*sync)(tn_backend *be);
+
+    /* C[M,N] = alpha * op(A) op(B) + beta * C, row-major, op = transpose when t* != 0 */
+    int (*gemm)(tn_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+    /* x[i] = N(0, std^2), cuRAND Philox4_32_10 with this seed and offset on every backend */
+    int (*init_normal)(tn_backend *be, float *x, size_t n, float std, uint64_t seed, uint64_t offset);
+
+    /* dst[r, :] = src[idx[r], :] for r < nrows; ydst[r] = ysrc[idx[r]] (labels; may be NULL) */
+    int (*gather_rows)(tn_backend *be, const float *src, int cols, const int32_t *idx, int nrows,
+                       float *dst, const int32_t *ysrc, int32_t *ydst);
+
+    /* BN batch statistics of z[n, m] per column: mean, invstd = 1/sqrt(var_biased + eps); when
+     * run_mean != NULL also the running update with momentum (unbiased variance, PyTorch). */
+    int (*bn_stats)(tn_backend *be, int n, int m, const float *z, float eps, float *mean,
+                    float *invstd, float *run_mean, float *run_var, float momentum);
+    /* Eval-mode statistics: mean = run_mean, invstd = 1/sqrt(run_var + eps). */
+    int (*bn_eval_stats)(tn_backend *be, int m, const float *run_mean, const float *run_var,
+                         float eps, float *mean, float *invstd);
+
+    /* The fused hidden-layer activation, one pass per element, of [n, m] matrices:
+     * h = relu(hprev + tau * u),  u = gamma*(z-mean)*invstd + beta when mean != NULL, else z;
+     * hprev == NULL means 0 (PlainNet; pass tau = 1). */
+    int (*act_fwd)(tn_backend *be, int n, int m, const float *z, const float *mean,
+                   const float *invstd, const float *gamma, const float *beta, const float *hprev,
+                   float tau, float *h);
+    /* Its backward up to u: d = dh * (h > 0); du = tau * d; dhprev = d when dhprev != NULL
+     * (the residual path; the caller then adds dz W into it with a beta=1 GEMM). du may alias dh. */
+    int (*act_bwd)(tn_backend *be, size_t n, const float *h, const float *dh, float tau,
+                   float *du, float *dhprev);
+    /* BN backward (batch statistics) from du to dz; dgamma/dbeta (may be NULL) are SET. */
+    int (*bn_bwd)(tn_backend *be, int n, int m, const float *z, const float *mean,
+                  const float *invstd, const float *gamma, const float *du, float *dz,
+                  float *dgamma, float *dbeta);
+
+    /* Loss of logits[n, d] against labels: out[0] = sum of row losses, out[1] = number correct
+     * (dev, 2 floats); dlogits = scale * d(row loss)/d(logits) when not NULL. */
+    int (*loss)(tn_backend *be, tn_loss_kind kind, int n, int d, const float *logits,
+                const int32_t *labels, float scale, float *dlogits, float *out);
+
+    /* SGD/momentum/weight-decay step over n parameters (see tn_sgd in kernels/tn_math.cuh);
+     * v may be NULL when mu == 0. */
+    int (*sgd)(tn_backend *be, size_t n, float *w, const float *g, float *v, float lr, float mu,
+               float wd);
+
+    /* Deterministic reductions (fixed order, no float atomics), result in dev out[0]:
+     * sumsq: sum x^2;  dot: sum x*y;  diffsq: sum (x-y)^2. */
+    int (*sumsq)(tn_backend *be, size_t n, const float *x, float *out);
+    int (*dot)(tn_backend *be, size_t n, const float *x, const float *y, float *out);
+    int (*diffsq)(tn_backend *be, size_t n, const float *x, const float *y, float *out);
+    /* out[r] = ||x[r, :]||_2 for the n rows of x[n, m] */
+    int (*row_norms)(tn_backend *be, int n, int m, const float *x, float *out);
+
+    void (*destroy)(tn_backend *be);
+};
+
+/* Creators. threads <= 0 means all cores. */
+tn_backend *tn_backend_cpu_create(int threads, tn_err *e);
+/* Returns NULL with a reason when no CUDA device can be used (no driver, no device). */
+tn_backend *tn_backend_cuda_create(int gpu, int tf32, tn_err *e);
+int tn_cuda_device_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,73 @@
+/* Every setting of a run, resolved from flags (see `taunet help train` and README.md). */
+#ifndef TAUNET_CONFIG_H
+#define TAUNET_CONFIG_H
+#include <stdint.h>
+#include "taunet/data.h"
+#include "taunet/error.h"
+#include "taunet/io.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { TN_ARCH_PLAIN = 0, TN_ARCH_RESNET, TN_ARCH_RESNET_CIFAR } tn_arch;
+typedef enum { TN_TAU_NUMBER = 0, TN_TAU_INV_SQRT_L, TN_TAU_INV_L, TN_TAU_L_M14 } tn_tau_rule;
+typedef enum { TN_OPT_GD = 0, TN_OPT_SGD } tn_opt;
+typedef enum { TN_SCHED_CONSTANT = 0, TN_SCHED_STEP, TN_SCHED_COSINE } tn_sched;
+typedef enum { TN_TRAIN_ALL = 0, TN_TRAIN_HIDDEN, TN_TRAIN_LAST } tn_train_what;
+typedef enum { TN_BACKEND_AUTO = 0, TN_BACKEND_CPU, TN_BACKEND_CUDA } tn_backend_kind;
+
+#define TN_MAX_MILESTONES 16
+
+typedef struct tn_config {
+    /* model */
+    tn_arch arch;
+    int width, depth;
+    tn_tau_rule tau_rule;
+    double tau_value; /* for TN_TAU_NUMBER */
+    int bn;
+    /* data */
+    tn_data_spec data;
+    /* training */
+    int loss; /* tn_loss_kind */
+    tn_opt opt;
+    int batch; /* SGD minibatch; GD uses the whole training set */
+    double lr, momentum, wd;
+    tn_sched sched;
+    int milestones[TN_MAX_MILESTONES]; /* step schedule: epochs (or steps with --steps) */
+    int n_milestones;
+    double step_gamma;  /* lr factor at each milestone */
+    long warmup;        /* linear warm-up steps */
+    long steps;         /* total steps; -1 when --epochs sets it */
+    double epochs;
+    long eval_every;
+    double target_loss; /* <= 0: none */
+    tn_train_what train_what;
+    uint64_t seed;
+    /* engine */
+    tn_backend_kind backend;
+    int tf32, graph, gpu, threads;
+    char diag[256];
+    long ckpt_every;  /* 0: only at the end */
+    long halt_after;  /* >0: stop after this many steps in this invocation (time-sliced jobs) */
+    /* output */
+    char out[1024];
+    char resume[1024];
+} tn_config;
+
+void tn_config_defaults(tn_config *c);
+/* Parses train flags argv[0..argc). Unknown flag, bad value, or inconsistent combination:
+ * TN_EINPUT with one line naming the flag and what it accepts. */
+int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e);
+/* Checks the combination (called by parse, again after resume overrides). */
+int tn_config_validate(const tn_config *c, tn_err *e);
+/* tau resolved from the rule and depth. */
+double tn_config_tau(const tn_config *c);
+/* The canonical flag string that reproduces this configuration (stored in checkpoints). */
+int tn_config_to_flags(const tn_config *c, char *buf, size_t cap);
+void tn_config_to_json(const tn_config *c, tn_json *j);
+const char *tn_tau_rule_name(const tn_config *c, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,55 @@
+/* Datasets on the host: features as float rows, labels as int32 classes.
+ * Loaders return raw values (image bytes as 0..255 floats, synthetic points as drawn);
+ * tn_data_prepare then applies subset, label noise and preprocessing. */
+#ifndef TAUNET_DATA_H
+#define TAUNET_DATA_H
+#include <stdint.h>
+#include "taunet/error.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tn_dataset {
+    int n;      /* examples */
+    int p;      /* features per example (784 for MNIST, 3072 for CIFAR-10: CHW order) */
+    int d;      /* number of classes */
+    float *x;   /* n*p, row-major, owned */
+    int32_t *y; /* n labels in [0, d), owned */
+} tn_dataset;
+
+void tn_dataset_free(tn_dataset *ds);
+
+typedef enum { TN_DATA_SYNTHETIC = 0, TN_DATA_MNIST, TN_DATA_FASHION, TN_DATA_CIFAR10 } tn_data_kind;
+typedef enum { TN_PREP_DEFAULT = 0, TN_PREP_NONE, TN_PREP_SCALE, TN_PREP_STANDARDIZE, TN_PREP_UNITNORM } tn_prep;
+typedef enum { TN_LABELS_UNIFORM = 0, TN_LABELS_TEACHER } tn_label_rule;
+
+typedef struct tn_data_spec {
+    tn_data_kind kind;
+    char dir[1024];        /* directory for mnist/fashion/cifar10 */
+    /* synthetic only */
+    int n_train;           /* points in the training split (--n) */
+    int n_test;            /* points in the test split */
+    int p;                 /* input dimension */
+    int d;                 /* classes */
+    tn_label_rule labels;  /* uniform random labels or argmax of a random teacher net */
+    /* all kinds */
+    int subset;            /* >0: keep the first `subset` training examples in file order */
+    double label_noise;    /* fraction of training labels replaced by uniform random ones */
+    tn_prep prep;          /* DEFAULT: unitnorm for synthetic, scale for images */
+    uint64_t seed;
+} tn_data_spec;
+
+/* Loaders. Image loaders accept the standard file names in `dir`, raw or with .gz appended. */
+int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_dataset *out, tn_err *e);
+int tn_mnist_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e); /* also Fashion */
+int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e);
+int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e);
+
+/* Load according to spec and apply subset, label noise (train only) and preprocessing
+ * (statistics from the training split, applied to both). */
+int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

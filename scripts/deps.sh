@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what taunet needs to build and test on Debian 12 (when root), or prints the apt line.
+# The CUDA toolkit (nvcc, cuBLAS, cuRAND) must already be installed (NVIDIA's packages).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libopenblas-dev zlib1g-dev libgtest-dev libomp-dev python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "taunet: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "taunet: missing packages; run: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+if ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+  echo "taunet: the CUDA toolkit is required to build (nvcc, cuBLAS, cuRAND); install NVIDIA's cuda-toolkit package" >&2
+  exit 1
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build, and run every test (CTest over GoogleTest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+# numpy lets the .npy tests check our files with numpy itself (they skip, saying so, without it).
+python3 -c 'import numpy' 2>/dev/null || python3 -m pip install -q numpy 2>/dev/null || true
+mkdir -p build
+bash scripts/build.sh
+export OMP_WAIT_POLICY=passive
+ctest --test-dir build --output-on-failure -j2

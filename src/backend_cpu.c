@@ -1,0 +1,276 @@
+#define _POSIX_C_SOURCE 200809L
+/* The CPU backend: OpenBLAS sgemm for GEMMs, OpenMP loops over the shared per-element math of
+ * kernels/tn_math.cuh for everything else, cuRAND's host generator for initialization.
+ * It is the reference the CUDA backend is tested against, and a real engine for small runs.
+ * Reductions use fixed chunks summed in order in double, so results do not depend on the
+ * number of threads. */
+#include <cblas.h>
+#include <curand.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "taunet/backend.h"
+#include "tn_math.cuh"
+
+typedef struct {
+    int threads;
+} cpu_ctx;
+
+/* OpenBLAS exports this; declared here because cblas.h of other BLAS builds lacks it. */
+void openblas_set_num_threads(int num_threads);
+
+#define PAR_MIN 16384 /* below this many elements a loop runs on one thread */
+#define CHUNK 4096    /* reduction chunk: partial sums per chunk, combined in order */
+
+static void *cpu_alloc(tn_backend *be, size_t bytes) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+        tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of host memory allocating %.3f GiB",
+                bytes / 1073741824.0);
+        return NULL;
+    }
+    return p;
+}
+static void cpu_free(tn_backend *be, void *p) { free(p); }
+static int cpu_memcpy(tn_backend *be, void *dst, const void *src, size_t bytes) {
+    if (bytes) memmove(dst, src, bytes);
+    return 0;
+}
+static int cpu_sync(tn_backend *be) { return 0; }
+
+static int cpu_fill(tn_backend *be, float *x, size_t n, float v) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] = v;
+    return 0;
+}
+static int cpu_scale(tn_backend *be, float *x, size_t n, float s) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) x[i] *= s;
+    return 0;
+}
+
+static int cpu_gemm(tn_backend *be, int ta, int tb, int M, int N, int K, float alpha,
+                    const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
+                K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return 0;
+}
+
+static int cpu_init_normal(tn_backend *be, float *x, size_t n, float std, uint64_t seed,
+                           uint64_t offset) {
+    curandGenerator_t g;
+    /* cuRAND's normal generator wants an even count: draw into a padded scratch when odd. */
+    size_t ne = n + (n & 1);
+    float *buf = (ne == n) ? x : malloc(ne * sizeof(float));
+    int st = 0;
+    if (!buf) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in init");
+    if (curandCreateGeneratorHost(&g, CURAND_RNG_PSEUDO_PHILOX4_32_10) != CURAND_STATUS_SUCCESS) {
+        st = tn_fail(be->err, TN_ERUNTIME, "curandCreateGeneratorHost failed (%s:%d)", __FILE__, __LINE__);
+    } else {
+        if (curandSetPseudoRandomGeneratorSeed(g, seed) != CURAND_STATUS_SUCCESS ||
+            curandSetGeneratorOffset(g, offset) != CURAND_STATUS_SUCCESS ||
+            curandGenerateNormal(g, buf, ne, 0.0f, std) != CURAND_STATUS_SUCCESS)
+            st = tn_fail(be->err, TN_ERUNTIME, "curandGenerateNormal failed (%s:%d)", __FILE__, __LINE__);
+        curandDestroyGenerator(g);
+    }
+    if (buf != x) {
+        if (!st) memcpy(x, buf, n * sizeof(float));
+        free(buf);
+    }
+    return st;
+}
+
+static int cpu_gather_rows(tn_backend *be, const float *src, int cols, const int32_t *idx, int nrows,
+                           float *dst, const int32_t *ysrc, int32_t *ydst) {
+#pragma omp parallel for schedule(static) if ((size_t)nrows * cols > PAR_MIN)
+    for (int r = 0; r < nrows; r++)
+        memcpy(dst + (size_t)r * cols, src + (size_t)idx[r] * cols, (size_t)cols * sizeof(float));
+    if (ydst)
+        for (int r = 0; r < nrows; r++) ydst[r] = ysrc[idx[r]];
+    return 0;
+}
+
+/* Column statistics over rows, threads split the columns so each column is summed in row order. */
+static int cpu_bn_stats(tn_backend *be, int n, int m, const float *z, float eps, float *mean,
+                        float *invstd, float *run_mean, float *run_var, float momentum) {
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int j = 0; j < m; j++) {
+        double s = 0.0, ss = 0.0;
+        for (int i = 0; i < n; i++) s += z[(size_t)i * m + j];
+        double mu = s / n;
+        for (int i = 0; i < n; i++) {
+            double c = z[(size_t)i * m + j] - mu;
+            ss += c * c;
+        }
+        double var = ss / n;
+        mean[j] = (float)mu;
+        invstd[j] = (float)(1.0 / sqrt(var + eps));
+        if (run_mean) {
+            float unbiased = n > 1 ? (float)(ss / (n - 1)) : (float)var;
+            run_mean[j] = tn_ema(run_mean[j], (float)mu, momentum);
+            run_var[j] = tn_ema(run_var[j], unbiased, momentum);
+        }
+    }
+    return 0;
+}
+
+static int cpu_bn_eval_stats(tn_backend *be, int m, const float *run_mean, const float *run_var,
+                             float eps, float *mean, float *invstd) {
+    for (int j = 0; j < m; j++) {
+        mean[j] = run_mean[j];
+        invstd[j] = 1.0f / sqrtf(run_var[j] + eps);
+    }
+    return 0;
+}
+
+static int cpu_act_fwd(tn_backend *be, int n, int m, const float *z, const float *mean,
+                       const float *invstd, const float *gamma, const float *beta,
+                       const float *hprev, float tau, float *h) {
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        size_t o = (size_t)i * m;
+        for (int j = 0; j < m; j++) {
+            float u = mean ? tn_bn_apply(z[o + j], mean[j], invstd[j], gamma[j], beta[j]) : z[o + j];
+            h[o + j] = tn_act(hprev ? hprev[o + j] : 0.0f, tau, u);
+        }
+    }
+    return 0;
+}
+
+static int cpu_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh, float tau,
+                       float *du, float *dhprev) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float d = tn_relu_bwd(h[i], dh[i]);
+        if (dhprev) dhprev[i] = d;
+        du[i] = tau * d;
+    }
+    return 0;
+}
+
+static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean,
+                      const float *invstd, const float *gamma, const float *du, float *dz,
+                      float *dgamma, float *dbeta) {
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int j = 0; j < m; j++) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (int i = 0; i < n; i++) {
+            size_t o = (size_t)i * m + j;
+            float xhat = (z[o] - mean[j]) * invstd[j];
+            sdy += du[o];
+            sdyx += (double)du[o] * xhat;
+        }
+        if (dgamma) dgamma[j] = (float)sdyx;
+        if (dbeta) dbeta[j] = (float)sdy;
+        for (int i = 0; i < n; i++) {
+            size_t o = (size_t)i * m + j;
+            float xhat = (z[o] - mean[j]) * invstd[j];
+            dz[o] = tn_bn_bwd(du[o], xhat, gamma[j], invstd[j], (float)n, (float)sdy, (float)sdyx);
+        }
+    }
+    return 0;
+}
+
+static int cpu_loss(tn_backend *be, tn_loss_kind kind, int n, int d, const float *logits,
+                    const int32_t *labels, float scale, float *dlogits, float *out) {
+    double sl = 0.0, sc = 0.0;
+    for (int i = 0; i < n; i++) {
+        float c;
+        const float *f = logits + (size_t)i * d;
+        float *g = dlogits ? dlogits + (size_t)i * d : NULL;
+        float l = kind == TN_LOSS_MSE ? tn_mse_row(f, d, labels[i], scale, g, &c)
+                                      : tn_xent_row(f, d, labels[i], scale, g, &c);
+        sl += l;
+        sc += c;
+    }
+    out[0] = (float)sl;
+    out[1] = (float)sc;
+    return 0;
+}
+
+static int cpu_sgd(tn_backend *be, size_t n, float *w, const float *g, float *v, float lr, float mu,
+                   float wd) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float dummy = 0.0f;
+        w[i] = tn_sgd(w[i], g[i], v ? &v[i] : &dummy, lr, mu, wd);
+    }
+    return 0;
+}
+
+/* op: 0 sumsq, 1 dot, 2 diffsq. Fixed chunks so the sum is independent of the thread count. */
+static double reduce(int op, size_t n, const float *x, const float *y) {
+    size_t nch = (n + CHUNK - 1) / CHUNK;
+    double stack[256], *part = nch <= 256 ? stack : malloc(nch * sizeof(double));
+    if (!part) return NAN;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < nch; c++) {
+        size_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
+        double s = 0.0;
+        for (size_t i = lo; i < hi; i++) {
+            double a = x[i], b = y ? y[i] : 0.0;
+            s += op == 0 ? a * a : op == 1 ? a * b : (a - b) * (a - b);
+        }
+        part[c] = s;
+    }
+    double s = 0.0;
+    for (size_t c = 0; c < nch; c++) s += part[c];
+    if (part != stack) free(part);
+    return s;
+}
+static int cpu_sumsq(tn_backend *be, size_t n, const float *x, float *out) {
+    out[0] = (float)reduce(0, n, x, NULL);
+    return 0;
+}
+static int cpu_dot(tn_backend *be, size_t n, const float *x, const float *y, float *out) {
+    out[0] = (float)reduce(1, n, x, y);
+    return 0;
+}
+static int cpu_diffsq(tn_backend *be, size_t n, const float *x, const float *y, float *out) {
+    out[0] = (float)reduce(2, n, x, y);
+    return 0;
+}
+static int cpu_row_norms(tn_backend *be, int n, int m, const float *x, float *out) {
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int j = 0; j < m; j++) s += (double)x[(size_t)i * m + j] * x[(size_t)i * m + j];
+        out[i] = (float)sqrt(s);
+    }
+    return 0;
+}
+
+static void cpu_destroy(tn_backend *be) {
+    if (!be) return;
+    free(be->ctx);
+    free(be);
+}
+
+tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
+    tn_backend *be = calloc(1, sizeof *be);
+    cpu_ctx *c = calloc(1, sizeof *c);
+    if (!be || !c) {
+        free(be);
+        free(c);
+        tn_fail(e, TN_ERUNTIME, "cpu backend: out of memory");
+        return NULL;
+    }
+    if (threads <= 0) threads = omp_get_num_procs();
+    c->threads = threads;
+    /* Threads are set once, for BLAS and for our loops alike. */
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    *be = (tn_backend){
+        .name = "cpu", .ctx = c, .err = e,
+        .alloc = cpu_alloc, .free = cpu_free, .upload = cpu_memcpy, .download = cpu_memcpy,
+        .copy = cpu_memcpy, .fill = cpu_fill, .scale = cpu_scale, .sync = cpu_sync,
+        .gemm = cpu_gemm, .init_normal = cpu_init_normal, .gather_rows = cpu_gather_rows,
+        .bn_stats = cpu_bn_stats, .bn_eval_stats = cpu_bn_eval_stats, .act_fwd = cpu_act_fwd,
+        .act_bwd = cpu_act_bwd, .bn_bwd = cpu_bn_bwd, .loss = cpu_loss, .sgd = cpu_sgd,
+        .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms,
+        .destroy = cpu_destroy,
+    };
+    return be;
+}

@@ -1,0 +1,5 @@
+/* Command-line entry points (src/main.c dispatches to these). */
+#ifndef TAUNET_CLI_H
+#define TAUNET_CLI_H
+int tn_cli_help(const char *cmd);
+#endif

@@ -1,0 +1,73 @@
+/* The text of `taunet help [CMD]`; README.md documents the same flags. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *usage =
+    "taunet: a training engine for deep-learning-theory experiments\n"
+    "\n"
+    "usage: taunet <command> [flags]\n"
+    "  train     train one network and write a run directory\n"
+    "  export    write a run's weights as .npy files (one per tensor)\n"
+    "  info      what this build and machine offer (backends, threads, memory)\n"
+    "  help CMD  the flags of a command\n"
+    "\n"
+    "exit codes: 0 done (a diverged run is a result), 2 bad usage or input, 1 runtime failure\n";
+
+static const char *train_help =
+    "usage: taunet train [flags]        (every flag takes a value: --flag V or --flag=V)\n"
+    "model\n"
+    "  --arch plain|resnet              PlainNet h=relu(W h) or tau-ResNet h=relu(h + tau W h) [resnet]\n"
+    "  --width M  --depth L             width and depth: A, then L-1 hidden W, then B [128, 10]\n"
+    "  --tau T|1/sqrt(L)|1/L|L^-1/4     residual branch scale, a number or a rule of L [1/sqrt(L)]\n"
+    "  --bn on|off                      BatchNorm1d on every hidden W h (PyTorch semantics) [off]\n"
+    "data\n"
+    "  --data synthetic|mnist:DIR|fashion:DIR|cifar10:DIR        [synthetic]\n"
+    "  --n N  --n-test N                synthetic: train / test points on the unit sphere [512, 512]\n"
+    "  --input-dim P  --classes D       synthetic: dimension and classes [64, 10]\n"
+    "  --labels uniform|teacher         synthetic: random labels or a random teacher net [teacher]\n"
+    "  --subset N                       keep the first N training examples (file order)\n"
+    "  --label-noise F                  replace a fraction F of training labels by random ones\n"
+    "  --preprocess scale|standardize|unitnorm|none   [scale for images, unitnorm for synthetic]\n"
+    "training\n"
+    "  --loss mse|xent                  1/2||f-y||^2 with one-hot y, or softmax cross-entropy [xent]\n"
+    "  --opt gd|sgd  --batch B          full-batch GD, or minibatch SGD shuffled per epoch [sgd, 128]\n"
+    "  --lr LR  --momentum MU  --wd WD  [0.05, 0, 0]\n"
+    "  --schedule constant|step:E1,E2|cosine  --lr-gamma G  --warmup S   [constant, 0.1, 0]\n"
+    "  --steps S | --epochs E           step budget; --steps 0 evaluates the initialization [200]\n"
+    "  --eval-every K                   evaluate train and test sets every K steps [steps/10]\n"
+    "  --target-loss EPS                stop as converged when the training loss <= EPS\n"
+    "  --train all|hidden|last          what trains (hidden: A and B frozen; last: only B) [all]\n"
+    "  --seed S                         weights, data, shuffling, label noise [0]\n"
+    "engine and output\n"
+    "  --backend auto|cpu|cuda  --threads T  --gpu N  --math fp32|tf32  --graph on|off\n"
+    "  --diag LIST                      diagnostics (reserved; see docs/)\n"
+    "  --out DIR                        run directory [runs/<time>-<arch>-m<W>-L<D>-s<seed>]\n"
+    "  --ckpt-every K                   checkpoint every K steps (always at the end) [0]\n"
+    "  --resume DIR                     continue DIR bit-exactly; may change --steps/--epochs,\n"
+    "                                   --halt-after, --threads, --backend, --gpu, --eval-every,\n"
+    "                                   --ckpt-every, --target-loss\n"
+    "  --halt-after N                   stop after N steps of this invocation (status halted;\n"
+    "                                   continue with --resume) for time-sliced jobs\n"
+    "outputs: DIR/config.json, DIR/metrics.jsonl (one line per evaluation), DIR/summary.json\n"
+    "(status finished|converged|diverged|halted|interrupted), DIR/checkpoint.bin\n";
+
+static const char *export_help =
+    "usage: taunet export RUN_DIR [--out DIR]\n"
+    "writes A.weight.npy, W.<i>.weight.npy (i = 0..L-2), B.weight.npy and, with BN,\n"
+    "bn.<i>.{weight,bias,running_mean,running_var}.npy (float32, C order) to DIR [RUN_DIR/export]\n";
+
+static const char *info_help = "usage: taunet info\nprints the version, backends, threads and memory\n";
+
+int tn_cli_help(const char *cmd) {
+    if (!cmd) fputs(usage, stdout);
+    else if (!strcmp(cmd, "train")) fputs(train_help, stdout);
+    else if (!strcmp(cmd, "export")) fputs(export_help, stdout);
+    else if (!strcmp(cmd, "info")) fputs(info_help, stdout);
+    else {
+        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, info\n", cmd);
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,264 @@
+/* IDX reader for MNIST and Fashion-MNIST (http://yann.lecun.com/exdb/mnist/ format):
+ * big-endian header (magic, dims), then unsigned bytes. Files are read through zlib's gzread,
+ * which also reads uncompressed files transparently, so `x` and `x.gz` take the same path.
+ * Every way a download can go wrong (HTML error page, cut-off transfer, swapped paths, files
+ * from different splits) gets its own one-line message that names the file and the fix. */
+#define _POSIX_C_SOURCE 200809L
+#include "taunet/data.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#define IDX_IMAGES_MAGIC 0x00000803u /* unsigned byte, 3 dims */
+#define IDX_LABELS_MAGIC 0x00000801u /* unsigned byte, 1 dim */
+#define FETCH_HINT "re-download it (data/fetch.sh)"
+
+static uint32_t be32(const unsigned char *b) {
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+
+/* Whole (decompressed) content of `path` into a malloc'd buffer. Reading everything first,
+ * rather than trusting the header, lets us report exactly how many bytes the file holds and
+ * never allocate what a corrupt header claims. */
+static int read_all(const char *path, unsigned char **out, size_t *out_len, tn_err *e) {
+    *out = NULL;
+    *out_len = 0;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return tn_fail(e, TN_EINPUT, "data: %s: no such file; " FETCH_HINT, path);
+        return tn_fail(e, TN_ERUNTIME, "data: %s: cannot stat (%s); check the path and permissions",
+                       path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        return tn_fail(e, TN_EINPUT, "data: %s: is a directory, expected an IDX file", path);
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return tn_fail(e, TN_ERUNTIME, "data: %s: cannot open (%s); check permissions", path,
+                       errno ? strerror(errno) : "out of memory");
+    gzbuffer(f, 1u << 18);
+    size_t cap = 1u << 20, len = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        gzclose(f);
+        return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory", path);
+    }
+    for (;;) {
+        if (len == cap) {
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                gzclose(f);
+                return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory after %zu bytes", path, len);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t want = cap - len;
+        if (want > (1u << 30)) want = 1u << 30; /* gzread takes an unsigned int */
+        int got = gzread(f, buf + len, (unsigned)want);
+        const int sys_errno = errno; /* before anything else can overwrite it */
+        if (got > 0) {
+            len += (size_t)got;
+            continue;
+        }
+        int zerr = Z_OK;
+        char zmsg[128]; /* gzerror's text lives in the gzFile: copy it before gzclose */
+        const char *zm = gzerror(f, &zerr);
+        const size_t pl = strlen(path); /* zlib prefixes "path: "; we print the path already */
+        if (strncmp(zm, path, pl) == 0 && zm[pl] == ':' && zm[pl + 1] == ' ') zm += pl + 2;
+        snprintf(zmsg, sizeof zmsg, "%s", zm);
+        if (got == 0 && zerr == Z_OK) break; /* clean end of file */
+        int code = (zerr == Z_ERRNO || zerr == Z_MEM_ERROR) ? TN_ERUNTIME : TN_EINPUT;
+        free(buf);
+        gzclose(f);
+        if (zerr == Z_BUF_ERROR) /* zlib's "unexpected end of file": compressed stream cut off */
+            return tn_fail(e, TN_EINPUT, "data: %s: truncated gzip stream after %zu bytes; " FETCH_HINT,
+                           path, len);
+        if (code == TN_ERUNTIME)
+            return tn_fail(e, code, "data: %s: read error (%s); check the disk and retry", path,
+                           zerr == Z_ERRNO ? strerror(sys_errno) : zmsg);
+        return tn_fail(e, code, "data: %s: corrupt gzip data (%s); " FETCH_HINT, path, zmsg);
+    }
+    gzclose(f);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+/* Magic mismatch: say what the file actually looks like, the usual causes being swapped paths
+ * and an HTML error page saved by a failed download. */
+static int bad_magic(const char *path, uint32_t magic, uint32_t want, tn_err *e) {
+    const char *kind = want == IDX_IMAGES_MAGIC ? "images" : "labels";
+    if (magic == IDX_IMAGES_MAGIC || magic == IDX_LABELS_MAGIC)
+        return tn_fail(e, TN_EINPUT,
+                       "data: %s: magic 0x%08x is an IDX %s file, expected %s (0x%08x); are the images "
+                       "and labels paths swapped?",
+                       path, magic, magic == IDX_IMAGES_MAGIC ? "images" : "labels", kind, want);
+    return tn_fail(e, TN_EINPUT, "data: %s: not an IDX %s file (magic 0x%08x, expected 0x%08x); " FETCH_HINT,
+                   path, kind, magic, want);
+}
+
+int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_dataset *out, tn_err *e) {
+    memset(out, 0, sizeof *out);
+    unsigned char *ib = NULL, *lb = NULL;
+    size_t il = 0, ll = 0;
+    int rc = read_all(images_path, &ib, &il, e);
+    if (rc) return rc;
+    rc = read_all(labels_path, &lb, &ll, e);
+    if (rc) goto done;
+
+    /* images header: magic, count, rows, cols */
+    if (il < 4) {
+        rc = tn_fail(e, TN_EINPUT, "data: %s: %zu bytes, too short to be an IDX file; " FETCH_HINT,
+                     images_path, il);
+        goto done;
+    }
+    if (be32(ib) != IDX_IMAGES_MAGIC) {
+        rc = bad_magic(images_path, be32(ib), IDX_IMAGES_MAGIC, e);
+        goto done;
+    }
+    if (il < 16) {
+        rc = tn_fail(e, TN_EINPUT, "data: %s: truncated: %zu bytes, the IDX images header needs 16; " FETCH_HINT,
+                     images_path, il);
+        goto done;
+    }
+    const uint32_t n = be32(ib + 4), rows = be32(ib + 8), cols = be32(ib + 12);
+    if (n == 0 || rows == 0 || cols == 0 || n > 0x7fffffffu || (uint64_t)rows * cols > 0x7fffffffu) {
+        rc = tn_fail(e, TN_EINPUT, "data: %s: implausible header (%u images of %ux%u); " FETCH_HINT,
+                     images_path, n, rows, cols);
+        goto done;
+    }
+    const size_t p = (size_t)rows * cols, npix = (size_t)n * p, have = il - 16;
+    if (have < npix) {
+        rc = tn_fail(e, TN_EINPUT,
+                     "data: %s: truncated: header says %u images of %ux%u but the file holds %zu bytes of "
+                     "pixels (needs %zu); " FETCH_HINT,
+                     images_path, n, rows, cols, have, npix);
+        goto done;
+    }
+    if (have > npix) {
+        rc = tn_fail(e, TN_EINPUT,
+                     "data: %s: %zu trailing bytes after the %u images of %ux%u the header declares; the "
+                     "file is corrupt or not IDX; " FETCH_HINT,
+                     images_path, have - npix, n, rows, cols);
+        goto done;
+    }
+
+    /* labels header: magic, count */
+    if (ll < 4) {
+        rc = tn_fail(e, TN_EINPUT, "data: %s: %zu bytes, too short to be an IDX file; " FETCH_HINT,
+                     labels_path, ll);
+        goto done;
+    }
+    if (be32(lb) != IDX_LABELS_MAGIC) {
+        rc = bad_magic(labels_path, be32(lb), IDX_LABELS_MAGIC, e);
+        goto done;
+    }
+    if (ll < 8) {
+        rc = tn_fail(e, TN_EINPUT, "data: %s: truncated: %zu bytes, the IDX labels header needs 8; " FETCH_HINT,
+                     labels_path, ll);
+        goto done;
+    }
+    const uint32_t nl = be32(lb + 4);
+    if (nl != n) {
+        rc = tn_fail(e, TN_EINPUT,
+                     "data: count mismatch: %s has %u images but %s has %u labels; use the images and "
+                     "labels of the same split (train-* with train-*, t10k-* with t10k-*)",
+                     images_path, n, labels_path, nl);
+        goto done;
+    }
+    if (ll - 8 < (size_t)n) {
+        rc = tn_fail(e, TN_EINPUT,
+                     "data: %s: truncated: header says %u labels but the file holds %zu; " FETCH_HINT,
+                     labels_path, n, ll - 8);
+        goto done;
+    }
+    if (ll - 8 > (size_t)n) {
+        rc = tn_fail(e, TN_EINPUT,
+                     "data: %s: %zu trailing bytes after the %u labels the header declares; " FETCH_HINT,
+                     labels_path, ll - 8 - n, n);
+        goto done;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (lb[8 + i] >= 10) {
+            rc = tn_fail(e, TN_EINPUT,
+                         "data: %s: label %u at index %u is out of range (MNIST/Fashion-MNIST labels are "
+                         "0..9); " FETCH_HINT,
+                         labels_path, lb[8 + i], i);
+            goto done;
+        }
+
+    out->x = malloc(npix * sizeof(float));
+    out->y = malloc((size_t)n * sizeof(int32_t));
+    if (!out->x || !out->y) {
+        rc = tn_fail(e, TN_ERUNTIME, "data: %s: out of memory for %u images of %ux%u as floats",
+                     images_path, n, rows, cols);
+        goto done;
+    }
+    for (size_t i = 0; i < npix; i++) out->x[i] = (float)ib[16 + i];
+    for (uint32_t i = 0; i < n; i++) out->y[i] = lb[8 + i];
+    out->n = (int)n;
+    out->p = (int)p;
+    out->d = 10;
+done:
+    free(ib);
+    free(lb);
+    if (rc) tn_dataset_free(out);
+    return rc;
+}
+
+/* dir/name if it exists, else dir/name.gz; raw wins when both exist since `gunzip -k` leaves both
+ * and reading raw is faster. Returns 1 and fills `path` when found. */
+static int find_file(const char *dir, const char *name, char *path, size_t cap) {
+    struct stat st;
+    snprintf(path, cap, "%s/%s", dir, name);
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 1;
+    snprintf(path, cap, "%s/%s.gz", dir, name);
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 1;
+    return 0;
+}
+
+int tn_mnist_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    static const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                   "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    char paths[4][4096];
+    struct stat st;
+    if (!dir || !dir[0])
+        return tn_fail(e, TN_EINPUT,
+                       "data: no data directory given for MNIST/Fashion-MNIST; point it at a directory "
+                       "holding the four IDX files (data/fetch.sh fashion|mnist DIR)");
+    if (strlen(dir) > 4000)
+        return tn_fail(e, TN_EINPUT, "data: data directory path is too long (%zu characters)", strlen(dir));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tn_fail(e, TN_EINPUT,
+                       "data: %s: no such directory; fetch the dataset into it with data/fetch.sh "
+                       "fashion|mnist %s",
+                       dir, dir);
+    for (int i = 0; i < 4; i++)
+        if (!find_file(dir, names[i], paths[i], sizeof paths[i]))
+            return tn_fail(e, TN_EINPUT,
+                           "data: %s: missing %s (expected train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                           "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or .gz); fetch them "
+                           "with data/fetch.sh fashion|mnist %s",
+                           dir, names[i], dir);
+    int rc = tn_idx_load_pair(paths[0], paths[1], train, e);
+    if (rc) return rc;
+    rc = tn_idx_load_pair(paths[2], paths[3], test, e);
+    if (rc) {
+        tn_dataset_free(train);
+        return rc;
+    }
+    if (test->p != train->p) {
+        rc = tn_fail(e, TN_EINPUT, "data: %s: test images have %d pixels but training images have %d; "
+                     "the files come from different datasets; " FETCH_HINT, paths[2], test->p, train->p);
+        tn_dataset_free(train);
+        tn_dataset_free(test);
+    }
+    return rc;
+}

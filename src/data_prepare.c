@@ -1,0 +1,177 @@
+/* tn_data_load: pick the loader, then the training-set edits (subset, label noise) and the
+ * preprocessing. Order matters and is fixed: subset first (so --subset N always means "the first
+ * N examples in file order", independent of the other flags), then label noise on that subset,
+ * then preprocessing with statistics from the (subset) training split only, so nothing about the
+ * test split leaks into training. */
+#include "taunet/data.h"
+#include "rng_host.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SALT_NOISE 0x6e6f697365ull /* "noise": label noise draws differ from every other use */
+
+void tn_dataset_free(tn_dataset *ds) {
+    if (!ds) return;
+    free(ds->x);
+    free(ds->y);
+    memset(ds, 0, sizeof *ds);
+}
+
+static const char *kind_name(tn_data_kind k) {
+    switch (k) {
+    case TN_DATA_SYNTHETIC: return "synthetic";
+    case TN_DATA_MNIST: return "mnist";
+    case TN_DATA_FASHION: return "fashion";
+    case TN_DATA_CIFAR10: return "cifar10";
+    }
+    return "?";
+}
+
+/* Keep the first k training examples; shrink the buffers (failure to shrink is harmless). */
+static void keep_first(tn_dataset *ds, int k) {
+    ds->n = k;
+    float *x = realloc(ds->x, (size_t)k * ds->p * sizeof(float));
+    if (x) ds->x = x;
+    int32_t *y = realloc(ds->y, (size_t)k * sizeof(int32_t));
+    if (y) ds->y = y;
+}
+
+/* round(f*n) distinct training examples (a partial Fisher-Yates draw) get their label replaced by
+ * a uniformly random label in [0, d). The random label may coincide with the true one, so the
+ * fraction of labels that actually change is about f*(1 - 1/d); this matches the usual
+ * "corrupted labels" protocol (Zhang et al. 2017) and keeps the replaced labels unbiased. */
+static int apply_label_noise(tn_dataset *ds, double f, uint64_t seed, tn_err *e) {
+    const int n = ds->n;
+    const int k = (int)floor(f * n + 0.5);
+    if (k == 0) return 0;
+    int32_t *idx = malloc((size_t)n * sizeof(int32_t));
+    if (!idx) return tn_fail(e, TN_ERUNTIME, "data: out of memory choosing noisy labels");
+    for (int i = 0; i < n; i++) idx[i] = i;
+    tn_rng r;
+    tn_rng_seed(&r, tn_rng_mix(seed, SALT_NOISE));
+    for (int i = 0; i < k; i++) {
+        const int j = i + (int)tn_rng_below(&r, (uint64_t)(n - i));
+        const int32_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    for (int i = 0; i < k; i++) ds->y[idx[i]] = (int32_t)tn_rng_below(&r, (uint64_t)ds->d);
+    free(idx);
+    return 0;
+}
+
+static void scale(tn_dataset *ds, float s) {
+    const size_t m = (size_t)ds->n * ds->p;
+    for (size_t i = 0; i < m; i++) ds->x[i] *= s;
+}
+
+static void unitnorm_rows(tn_dataset *ds) {
+    for (int i = 0; i < ds->n; i++) {
+        float *row = ds->x + (size_t)i * ds->p;
+        double ss = 0.0;
+        for (int j = 0; j < ds->p; j++) ss += (double)row[j] * row[j];
+        if (ss <= 0.0) continue; /* an all-zero row has no direction: leave it zero */
+        const double inv = 1.0 / sqrt(ss);
+        for (int j = 0; j < ds->p; j++) row[j] = (float)(row[j] * inv);
+    }
+}
+
+/* Per-feature (population) mean and std from train, applied to train and test. Constant
+ * features (std < 1e-6, e.g. MNIST's always-black border pixels) are only centred: dividing by
+ * ~0 would blow up any test value that differs. */
+static int standardize(tn_dataset *train, tn_dataset *test, tn_err *e) {
+    const int p = train->p, n = train->n;
+    double *mean = calloc((size_t)p, sizeof(double)), *var = calloc((size_t)p, sizeof(double));
+    if (!mean || !var) {
+        free(mean);
+        free(var);
+        return tn_fail(e, TN_ERUNTIME, "data: out of memory for feature statistics");
+    }
+    for (int i = 0; i < n; i++) {
+        const float *row = train->x + (size_t)i * p;
+        for (int j = 0; j < p; j++) mean[j] += row[j];
+    }
+    for (int j = 0; j < p; j++) mean[j] /= n;
+    for (int i = 0; i < n; i++) { /* two passes: no cancellation on 0..255 pixel data */
+        const float *row = train->x + (size_t)i * p;
+        for (int j = 0; j < p; j++) {
+            const double c = row[j] - mean[j];
+            var[j] += c * c;
+        }
+    }
+    for (int j = 0; j < p; j++) {
+        const double sd = sqrt(var[j] / n);
+        var[j] = sd < 1e-6 ? 1.0 : 1.0 / sd; /* reuse var[] as the inverse std */
+    }
+    tn_dataset *sets[2] = {train, test};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < sets[s]->n; i++) {
+            float *row = sets[s]->x + (size_t)i * p;
+            for (int j = 0; j < p; j++) row[j] = (float)((row[j] - mean[j]) * var[j]);
+        }
+    free(mean);
+    free(var);
+    return 0;
+}
+
+int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    /* validate the cheap flags before spending time loading */
+    if (spec->subset < 0)
+        return tn_fail(e, TN_EINPUT, "data: --subset %d: must be 0 (all) or a positive count", spec->subset);
+    if (!(spec->label_noise >= 0.0 && spec->label_noise <= 1.0))
+        return tn_fail(e, TN_EINPUT, "data: --label-noise %g: must be a fraction in [0, 1]", spec->label_noise);
+    if (spec->prep < TN_PREP_DEFAULT || spec->prep > TN_PREP_UNITNORM)
+        return tn_fail(e, TN_EINPUT, "data: unknown preprocessing %d; use none, scale, standardize or unitnorm",
+                       (int)spec->prep);
+
+    int rc;
+    switch (spec->kind) {
+    case TN_DATA_SYNTHETIC: rc = tn_synthetic_make(spec, train, test, e); break;
+    case TN_DATA_MNIST:
+    case TN_DATA_FASHION: rc = tn_mnist_load(spec->dir, train, test, e); break;
+    case TN_DATA_CIFAR10: rc = tn_cifar10_load(spec->dir, train, test, e); break;
+    default:
+        return tn_fail(e, TN_EINPUT, "data: unknown dataset kind %d; use synthetic, mnist, fashion or cifar10",
+                       (int)spec->kind);
+    }
+    if (rc) return rc;
+
+    if (spec->subset > 0) {
+        if (spec->subset > train->n) {
+            rc = tn_fail(e, TN_EINPUT,
+                         "data: --subset %d exceeds the %d training examples available (%s%s%s); use at "
+                         "most %d (or 0 for all)",
+                         spec->subset, train->n, kind_name(spec->kind),
+                         spec->kind == TN_DATA_SYNTHETIC ? ", set by --n" : " in ",
+                         spec->kind == TN_DATA_SYNTHETIC ? "" : spec->dir, train->n);
+            goto fail;
+        }
+        keep_first(train, spec->subset);
+    }
+
+    if (spec->label_noise > 0.0 && (rc = apply_label_noise(train, spec->label_noise, spec->seed, e)))
+        goto fail;
+
+    const int image = spec->kind != TN_DATA_SYNTHETIC;
+    tn_prep prep = spec->prep;
+    if (prep == TN_PREP_DEFAULT) prep = image ? TN_PREP_SCALE : TN_PREP_UNITNORM;
+    if (prep == TN_PREP_NONE) return 0;
+    /* every remaining mode starts from pixels in [0, 1]; synthetic points are already O(1) */
+    if (image) {
+        scale(train, 1.0f / 255.0f);
+        scale(test, 1.0f / 255.0f);
+    }
+    if (prep == TN_PREP_STANDARDIZE && (rc = standardize(train, test, e))) goto fail;
+    if (prep == TN_PREP_UNITNORM) {
+        unitnorm_rows(train);
+        unitnorm_rows(test);
+    }
+    return 0;
+fail:
+    tn_dataset_free(train);
+    tn_dataset_free(test);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* Run directory files. Whole files are written atomically; metrics lines are appended whole. */
+#define _POSIX_C_SOURCE 200809L
+#include "run_dir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static int dir_has_run(const char *dir) {
+    char p[1200];
+    struct stat st;
+    const char *files[] = {"config.json", "metrics.jsonl", "summary.json", "checkpoint.bin"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        if (stat(p, &st) == 0) return 1;
+    }
+    return 0;
+}
+
+int tn_run_dir_create(const tn_config *c, char *dir, size_t cap, tn_err *e) {
+    if (c->resume[0]) {
+        snprintf(dir, cap, "%s", c->resume);
+        return 0;
+    }
+    if (c->out[0]) {
+        snprintf(dir, cap, "%s", c->out);
+        if (dir_has_run(dir))
+            return tn_fail(e, TN_EINPUT, "--out %s already holds a run; choose another directory, or continue it with --resume %s", dir, dir);
+    } else {
+        static const char *arch[] = {"plain", "resnet", "resnet-cifar"};
+        char stamp[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        for (int k = 0; k < 1000; k++) {
+            snprintf(dir, cap, k ? "runs/%s-%s-m%d-L%d-s%llu-%d" : "runs/%s-%s-m%d-L%d-s%llu", stamp,
+                     arch[c->arch], c->width, c->depth, (unsigned long long)c->seed, k);
+            struct stat st;
+            if (stat(dir, &st) != 0) break;
+        }
+    }
+    return tn_mkdir_p(dir, e);
+}
+
+static int write_json_file(const char *dir, const char *name, tn_json *j, tn_err *e) {
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    size_t len = j->len;
+    char *buf = malloc(len + 2);
+    if (!buf) return tn_fail(e, TN_ERUNTIME, "out of memory writing %s", p);
+    memcpy(buf, j->s, len);
+    buf[len] = '\n';
+    int st = tn_write_atomic(p, buf, len + 1, e);
+    free(buf);
+    return st;
+}
+
+int tn_run_dir_write_config(const char *dir, const tn_config *c, long long params, double mem_gib,
+                            const char *backend, tn_err *e) {
+    tn_json j;
+    tn_json_init(&j);
+    tn_json_obj_open(&j, NULL);
+    tn_json_str(&j, "taunet_version", TAUNET_VERSION);
+    tn_config_to_json(c, &j);
+    tn_json_str(&j, "backend_used", backend);
+    tn_json_int(&j, "params", params);
+    tn_json_num(&j, "memory_estimate_gib", mem_gib);
+    tn_json_obj_close(&j);
+    int st = write_json_file(dir, "config.json", &j, e);
+    tn_json_free(&j);
+    return st;
+}
+
+int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s, tn_err *e) {
+    tn_json j;
+    tn_json_init(&j);
+    tn_json_obj_open(&j, NULL);
+    tn_json_str(&j, "status", tn_status_name(s->status));
+    if (s->reason[0]) tn_json_str(&j, "reason", s->reason);
+    tn_json_int(&j, "steps", s->steps_done);
+    if (s->status == TN_STATUS_DIVERGED) tn_json_int(&j, "diverged_step", s->diverged_step);
+    if (s->steps_to_target >= 0) tn_json_int(&j, "steps_to_target", s->steps_to_target);
+    else tn_json_null(&j, "steps_to_target");
+    tn_json_num(&j, "train_loss", s->final_train_loss);
+    tn_json_num(&j, "train_acc", s->final_train_acc);
+    tn_json_num(&j, "test_loss", s->final_test_loss);
+    tn_json_num(&j, "test_acc", s->final_test_acc);
+    tn_json_num(&j, "best_train_loss", s->best_train_loss);
+    tn_json_num(&j, "best_test_acc", s->best_test_acc);
+    tn_json_num(&j, "seconds", s->seconds);
+    tn_json_num(&j, "s_per_step", s->s_per_step);
+    tn_json_obj_open(&j, "config");
+    tn_config_to_json(c, &j);
+    tn_json_obj_close(&j);
+    tn_json_obj_close(&j);
+    int st = write_json_file(dir, "summary.json", &j, e);
+    tn_json_free(&j);
+    return st;
+}
+
+int tn_run_dir_truncate_metrics(const char *dir, long step, tn_err *e) {
+    char p[1200];
+    char *data = NULL;
+    size_t len = 0;
+    snprintf(p, sizeof p, "%s/metrics.jsonl", dir);
+    struct stat st;
+    if (stat(p, &st) != 0) return 0;
+    if (tn_read_file(p, &data, &len, e)) return e->code;
+    size_t keep = 0;
+    char *line = data;
+    while (line < data + len) {
+        char *nl = memchr(line, '\n', (size_t)(data + len - line));
+        if (!nl) break; /* a torn last line is dropped */
+        const char *s = strstr(line, "\"step\":");
+        if (!s || s > nl || strtol(s + 7, NULL, 10) > step) break;
+        keep = (size_t)(nl + 1 - data);
+        line = nl + 1;
+    }
+    int rc = keep == len ? 0 : tn_write_atomic(p, data, keep, e);
+    free(data);
+    return rc;
+}
+
+int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, tn_err *e) {
+    size_t cap = 16384;
+    char *m = malloc(cap);
+    if (!m) return tn_fail(e, TN_ERUNTIME, "out of memory");
+    int n = snprintf(m, cap,
+                     "taunet-checkpoint\nstep %ld\nfirst_loss %.17g\nbest_train_loss %.17g\n"
+                     "best_test_acc %.17g\nsteps_to_target %ld\nseconds %.17g\ndims %d %d\nflags\n",
+                     s->step, s->first_loss, s->best_train_loss, s->best_test_acc, s->steps_to_target,
+                     s->seconds, s->p, s->d);
+    if (n < 0 || tn_config_to_flags(c, m + n, cap - (size_t)n)) {
+        free(m);
+        return tn_fail(e, TN_ERUNTIME, "checkpoint: configuration too long to store");
+    }
+    *meta = m;
+    return 0;
+}
+
+int tn_ckpt_meta_parse(const char *meta, const char *path, tn_ckpt_state *s, const char **flags, tn_err *e) {
+    int got = sscanf(meta,
+                     "taunet-checkpoint\nstep %ld\nfirst_loss %lg\nbest_train_loss %lg\n"
+                     "best_test_acc %lg\nsteps_to_target %ld\nseconds %lg\ndims %d %d\n",
+                     &s->step, &s->first_loss, &s->best_train_loss, &s->best_test_acc,
+                     &s->steps_to_target, &s->seconds, &s->p, &s->d);
+    const char *f = strstr(meta, "\nflags\n");
+    if (got != 8 || !f)
+        return tn_fail(e, TN_EINPUT, "checkpoint %s: its header text is not taunet's; resume from a run directory written by taunet train", path);
+    *flags = f + 7;
+    return 0;
+}

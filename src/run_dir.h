@@ -1,0 +1,33 @@
+/* The run directory: its creation, config.json, metrics.jsonl, summary.json and the checkpoint's
+ * meta text. Internal to the library. */
+#ifndef TAUNET_RUN_DIR_H
+#define TAUNET_RUN_DIR_H
+#include "taunet/config.h"
+#include "taunet/train.h"
+
+/* Picks (default runs/<time>-<arch>-m<W>-L<D>-s<seed>) and creates the directory. A directory
+ * that already holds a run is refused unless resuming, so no result is overwritten. */
+int tn_run_dir_create(const tn_config *c, char *dir, size_t cap, tn_err *e);
+int tn_run_dir_write_config(const char *dir, const tn_config *resolved, long long params,
+                            double mem_gib, const char *backend, tn_err *e);
+int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s, tn_err *e);
+/* On resume: keep only the metrics lines with step <= `step` (atomically). */
+int tn_run_dir_truncate_metrics(const char *dir, long step, tn_err *e);
+
+/* What a checkpoint carries besides tensors. */
+typedef struct tn_ckpt_state {
+    long step;
+    double first_loss, best_train_loss, best_test_acc;
+    long steps_to_target;
+    double seconds; /* training time so far */
+    int p, d;       /* input dimension and classes (shapes of A and B) */
+} tn_ckpt_state;
+/* meta = state lines + "flags\n" + canonical flags */
+int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, tn_err *e);
+int tn_ckpt_meta_parse(const char *meta, const char *path, tn_ckpt_state *s, const char **flags, tn_err *e);
+
+/* `taunet train --resume DIR [overrides]`: the stored configuration plus the flags that may change
+ * on resume (--steps, --epochs, --halt-after, --threads, --backend, --gpu, --eval-every,
+ * --ckpt-every, --target-loss); any other changed flag is refused. */
+int tn_resume_config(const char *dir, int argc, char **argv, tn_config *c, tn_err *e);
+#endif

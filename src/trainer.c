@@ -1,0 +1,240 @@
+/* Setting up a run (backend, data, memory check, model, run directory, resume) and the outputs it
+ * produces while it trains (metrics lines, progress lines, checkpoints). */
+#define _POSIX_C_SOURCE 200809L
+#include "trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+size_t tn_host_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    size_t kb = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+static int open_backend(tn_trainer *t, tn_err *e) {
+    const tn_config *c = &t->rc;
+    tn_err_clear(&t->be_err);
+    if (c->backend == TN_BACKEND_CUDA || (c->backend == TN_BACKEND_AUTO && tn_cuda_device_count() > 0)) {
+        t->be = tn_backend_cuda_create(c->gpu, c->tf32, &t->be_err);
+        if (!t->be) {
+            if (c->backend == TN_BACKEND_CUDA)
+                return tn_fail(e, TN_ERUNTIME, "--backend cuda: %s; use --backend cpu", t->be_err.msg);
+            tn_err_clear(&t->be_err);
+        }
+    }
+    if (!t->be) t->be = tn_backend_cpu_create(c->threads, &t->be_err);
+    if (!t->be) return tn_fail(e, TN_ERUNTIME, "%s", t->be_err.msg);
+    return 0;
+}
+
+static int upload_data(tn_trainer *t, tn_err *e) {
+    tn_backend *be = t->be;
+    size_t ntr = (size_t)t->train.n, nte = (size_t)t->test.n, p = (size_t)t->train.p;
+    t->train_x = be->alloc(be, ntr * p * sizeof(float) + 4);
+    t->train_y = be->alloc(be, ntr * sizeof(int32_t) + 4);
+    t->test_x = be->alloc(be, nte * p * sizeof(float) + 4);
+    t->test_y = be->alloc(be, nte * sizeof(int32_t) + 4);
+    if (!t->train_x || !t->train_y || !t->test_x || !t->test_y ||
+        be->upload(be, t->train_x, t->train.x, ntr * p * sizeof(float)) ||
+        be->upload(be, t->train_y, t->train.y, ntr * sizeof(int32_t)) ||
+        be->upload(be, t->test_x, t->test.x, nte * p * sizeof(float)) ||
+        be->upload(be, t->test_y, t->test.y, nte * sizeof(int32_t)))
+        return tn_fail(e, TN_ERUNTIME, "%s", t->be_err.msg);
+    return 0;
+}
+
+/* Steps per epoch, total steps and the evaluation interval, from the data size. */
+static void resolve(tn_trainer *t) {
+    tn_config *c = &t->rc;
+    int n = t->train.n;
+    if (c->opt == TN_OPT_GD) c->batch = n;
+    if (c->batch > n) c->batch = n;
+    t->spe = c->opt == TN_OPT_GD ? 1 : (n + c->batch - 1) / c->batch;
+    if (c->steps < 0) c->steps = (long)ceil(c->epochs * (double)t->spe - 1e-9);
+    t->total = c->steps;
+    if (c->eval_every <= 0) c->eval_every = t->total >= 10 ? t->total / 10 : 1;
+}
+
+static void print_table(tn_trainer *t, long long params, double gib) {
+    const tn_config *c = &t->rc;
+    char tau[64];
+    static const char *arch[] = {"plain", "resnet", "resnet-cifar"};
+    printf("taunet %s | backend %s | run %s\n", TAUNET_VERSION, t->be->name, t->dir);
+    printf("  model   %s width %d depth %d tau %s (=%.6g) bn %s | params %lld | memory est %.3f GiB\n",
+           arch[c->arch], c->width, c->depth, tn_tau_rule_name(c, tau, sizeof tau), tn_config_tau(c),
+           c->bn ? "on" : "off", params, gib);
+    printf("  data    train %d x %d, test %d, classes %d%s\n", t->train.n, t->train.p, t->test.n,
+           t->train.d, c->data.label_noise > 0 ? " (label noise)" : "");
+    printf("  train   %s %s batch %d lr %g momentum %g wd %g warmup %ld | steps %ld (%.2f epochs) eval every %ld | seed %llu\n",
+           c->loss == 0 ? "mse" : "xent", c->opt == TN_OPT_GD ? "gd" : "sgd", c->batch, c->lr,
+           c->momentum, c->wd, c->warmup, t->total, (double)t->total / (double)t->spe, c->eval_every,
+           (unsigned long long)c->seed);
+    fflush(stdout);
+}
+
+static int load_checkpoint(tn_trainer *t, tn_err *e) {
+    char path[1200], *meta = NULL;
+    const char *flags;
+    tn_model *m = &t->mdl;
+    size_t L1m = m->nbn / 2;
+    tn_tensor_ref refs[6];
+    int nr = 0;
+    snprintf(path, sizeof path, "%s/checkpoint.bin", t->dir);
+    refs[nr++] = (tn_tensor_ref){"w", m->w, m->nw};
+    if (!m->fused_sgd) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
+    if (m->bn) {
+        refs[nr++] = (tn_tensor_ref){"bn", m->bnp, m->nbn};
+        refs[nr++] = (tn_tensor_ref){"bn.velocity", m->vbnp, m->nbn};
+        refs[nr++] = (tn_tensor_ref){"bn.running_mean", m->run_mean, L1m};
+        refs[nr++] = (tn_tensor_ref){"bn.running_var", m->run_var, L1m};
+    }
+    /* The CPU backend's memory is host memory; other backends load through a host copy. */
+    int host = strcmp(t->be->name, "cpu") == 0;
+    tn_tensor_ref hrefs[6];
+    for (int i = 0; i < nr; i++) {
+        hrefs[i] = refs[i];
+        if (!host && !(hrefs[i].data = malloc(refs[i].count * sizeof(float))))
+            return tn_fail(e, TN_ERUNTIME, "out of memory loading %s", path);
+    }
+    int rc = tn_ckpt_load(path, &meta, hrefs, nr, e);
+    if (!rc) rc = tn_ckpt_meta_parse(meta, path, &t->st, &flags, e);
+    for (int i = 0; i < nr && !host; i++) {
+        if (!rc) rc = t->be->upload(t->be, refs[i].data, hrefs[i].data, refs[i].count * sizeof(float));
+        free(hrefs[i].data);
+    }
+    free(meta);
+    return rc;
+}
+
+int tn_trainer_save(tn_trainer *t) {
+    tn_model *m = &t->mdl;
+    char path[1200], *meta = NULL;
+    tn_err *e = &t->be_err;
+    tn_tensor_ref refs[6];
+    int nr = 0, host = strcmp(t->be->name, "cpu") == 0, rc;
+    refs[nr++] = (tn_tensor_ref){"w", m->w, m->nw};
+    if (!m->fused_sgd) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
+    if (m->bn) {
+        refs[nr++] = (tn_tensor_ref){"bn", m->bnp, m->nbn};
+        refs[nr++] = (tn_tensor_ref){"bn.velocity", m->vbnp, m->nbn};
+        refs[nr++] = (tn_tensor_ref){"bn.running_mean", m->run_mean, m->nbn / 2};
+        refs[nr++] = (tn_tensor_ref){"bn.running_var", m->run_var, m->nbn / 2};
+    }
+    for (int i = 0; i < nr && !host; i++) {
+        float *h = malloc(refs[i].count * sizeof(float));
+        if (!h || t->be->download(t->be, h, refs[i].data, refs[i].count * sizeof(float)))
+            return tn_fail(e, TN_ERUNTIME, "checkpoint: cannot copy '%s' to the host", refs[i].name);
+        refs[i].data = h;
+    }
+    snprintf(path, sizeof path, "%s/checkpoint.bin", t->dir);
+    rc = tn_ckpt_meta_build(&t->rc, &t->st, &meta, e);
+    if (!rc) rc = tn_ckpt_save(path, meta, refs, nr, e);
+    free(meta);
+    for (int i = 0; i < nr && !host; i++) free(refs[i].data);
+    return rc;
+}
+
+int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
+    memset(t, 0, sizeof *t);
+    t->rc = *c;
+    t->quiet = quiet;
+    t->tty = isatty(STDOUT_FILENO);
+    t->perm_epoch = -1;
+    t->st.steps_to_target = -1;
+    t->st.best_train_loss = t->st.best_test_acc = t->st.first_loss = NAN;
+    if (tn_data_load(&c->data, &t->train, &t->test, e)) return e->code;
+    t->st.p = t->train.p, t->st.d = t->train.d;
+    resolve(t);
+    tn_config *rc = &t->rc;
+    int nb = rc->batch;
+    long long params = tn_model_param_count(rc, t->train.p, t->train.d);
+    size_t bytes = tn_model_bytes(rc, t->train.p, t->train.d, nb) +
+                   ((size_t)t->train.n + t->test.n) * ((size_t)t->train.p + 1) * sizeof(float);
+    double gib = bytes / 1073741824.0;
+    if (open_backend(t, e)) return e->code;
+    if (!strcmp(t->be->name, "cpu")) {
+        size_t avail = tn_host_mem_available();
+        if (avail && bytes > avail)
+            return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB (weights, optimizer state, activations of %d rows, data) but %.2f GiB is available; reduce --width, --depth or --batch (or use --opt sgd)",
+                           gib, nb, avail / 1073741824.0);
+    }
+    if (tn_run_dir_create(rc, t->dir, sizeof t->dir, e)) return e->code;
+    if (tn_model_create(&t->mdl, t->be, rc, t->train.p, t->train.d, nb, &t->be_err))
+        return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
+    if (upload_data(t, e)) return e->code;
+    t->perm = malloc((size_t)t->train.n * sizeof(int32_t));
+    if (!t->perm) return tn_fail(e, TN_ERUNTIME, "out of memory");
+    if (rc->resume[0]) {
+        if (load_checkpoint(t, e) || tn_run_dir_truncate_metrics(t->dir, t->st.step, e)) return e->code;
+    } else if (tn_model_init(&t->mdl, rc->seed)) {
+        return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
+    }
+    if (tn_run_dir_write_config(t->dir, rc, params, gib, t->be->name, e)) return e->code;
+    if (!quiet) print_table(t, params, gib);
+    t->start = tn_now();
+    return 0;
+}
+
+void tn_trainer_close(tn_trainer *t) {
+    if (t->be) {
+        tn_backend *be = t->be;
+        tn_model_destroy(&t->mdl);
+        if (t->train_x) be->free(be, t->train_x);
+        if (t->train_y) be->free(be, t->train_y);
+        if (t->test_x) be->free(be, t->test_x);
+        if (t->test_y) be->free(be, t->test_y);
+        be->destroy(be);
+    }
+    tn_dataset_free(&t->train);
+    tn_dataset_free(&t->test);
+    free(t->perm);
+    t->be = NULL;
+    t->perm = NULL;
+}
+
+int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, double va, double bl,
+                   double ba, double sps, double seconds) {
+    tn_json j;
+    char path[1200];
+    tn_json_init(&j);
+    tn_json_obj_open(&j, NULL);
+    tn_json_int(&j, "step", step);
+    tn_json_num(&j, "epoch", (double)step / (double)t->spe);
+    tn_json_num(&j, "train_loss", tl);
+    tn_json_num(&j, "train_acc", ta);
+    tn_json_num(&j, "test_loss", vl);
+    tn_json_num(&j, "test_acc", va);
+    tn_json_num(&j, "batch_loss", bl);
+    tn_json_num(&j, "batch_acc", ba);
+    tn_json_num(&j, "lr", step ? t->lr : tn_lr_at(&t->rc, 0, t->total, t->spe));
+    tn_json_num(&j, "samples_per_s", sps * t->rc.batch);
+    tn_json_num(&j, "time", seconds);
+    tn_json_obj_close(&j);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", t->dir);
+    int rc = j.s ? tn_append_line(path, j.s, &t->be_err) : tn_fail(&t->be_err, TN_ERUNTIME, "out of memory");
+    tn_json_free(&j);
+    if (!t->quiet) {
+        double eta = step > 0 ? (seconds - t->st.seconds * 0) / (double)step * (double)(t->total - step) : 0.0;
+        printf("step %7ld/%-7ld | train loss %.5g acc %.4f | test loss %.5g acc %.4f | %8.0f samples/s | ETA %.0fs\n",
+               step, t->total, tl, ta, vl, va, sps * t->rc.batch, eta);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+void tn_trainer_report(tn_trainer *t, const tn_train_summary *s) {
+    if (t->quiet) return;
+    printf("%s after %ld steps: train loss %.5g acc %.4f | test loss %.5g acc %.4f | %.4g s/step | %s/summary.json\n",
+           tn_status_name(s->status), s->steps_done, s->final_train_loss, s->final_train_acc,
+           s->final_test_loss, s->final_test_acc, s->s_per_step, t->dir);
+    fflush(stdout);
+}

@@ -1,0 +1,40 @@
+/* The state of one training run, shared by train.c (the loop) and trainer.c (setup, logging,
+ * checkpoints). Internal to the library. */
+#ifndef TAUNET_TRAINER_H
+#define TAUNET_TRAINER_H
+#include "run_dir.h"
+#include "taunet/backend.h"
+#include "taunet/data.h"
+#include "taunet/model.h"
+#include "taunet/train.h"
+
+typedef struct tn_trainer {
+    tn_config rc;          /* resolved configuration (steps, eval-every filled in) */
+    tn_backend *be;
+    tn_err be_err;         /* backend ops record here */
+    tn_model mdl;
+    tn_dataset train, test;
+    float *train_x, *test_x;     /* dev copies of the data */
+    int32_t *train_y, *test_y;
+    int32_t *perm;               /* host: this epoch's order */
+    long perm_epoch;
+    long total, spe;             /* step budget, steps per epoch */
+    float lr;                    /* lr of the last step */
+    tn_ckpt_state st;
+    char dir[1100];
+    int quiet, tty;
+    double start;
+} tn_trainer;
+
+double tn_now(void);
+int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e);
+void tn_trainer_close(tn_trainer *t);
+int tn_trainer_eval(tn_trainer *t, int split, double *loss, double *acc);
+/* One metrics.jsonl line plus the progress line. batch_* are NaN at step 0. */
+int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, double va, double bl,
+                   double ba, double samples_per_s, double seconds);
+int tn_trainer_save(tn_trainer *t);
+void tn_trainer_report(tn_trainer *t, const tn_train_summary *s);
+/* Host memory available to this process (MemAvailable), in bytes; 0 if unknown. */
+size_t tn_host_mem_available(void);
+#endif
