@@ -84,7 +84,7 @@ static int parse_tau(tn_config *c, const char *v, tn_err *e) {
     else if (!strcmp(v, "L^-1/4") || !strcmp(v, "L^-0.25")) c->tau_rule = TN_TAU_L_M14;
     else {
         c->tau_rule = TN_TAU_NUMBER;
-        return parse_double("--tau", v, 0.0, 1e6, &c->tau_value, e) ? tn_fail(e, TN_EINPUT,
+        return parse_double("--tau", v, 0.0, 1e6, &c->tau_value, &(tn_err){0}) ? tn_fail(e, TN_EINPUT,
                "--tau: '%s' is neither a number nor one of 1/sqrt(L), 1/L, L^-1/4", v) : 0;
     }
     return 0;
@@ -185,7 +185,7 @@ static int apply_flag(tn_config *c, const char *f, const char *v, tn_err *e) {
     } else if (!strcmp(f, "--epochs")) {
         c->steps = -1;
         return parse_double(f, v, 1e-9, 1e9, &c->epochs, e);
-    } else if (!strcmp(f, "--eval-every")) return parse_long(f, v, 1, 1L << 40, &c->eval_every, e);
+    } else if (!strcmp(f, "--eval-every")) return parse_long(f, v, 0, 1L << 40, &c->eval_every, e); /* 0: auto */
     else if (!strcmp(f, "--target-loss")) return parse_double(f, v, 0.0, 1e30, &c->target_loss, e);
     else if (!strcmp(f, "--train")) {
         if (parse_choice(f, v, "all|hidden|last", &k, e)) return e->code;
@@ -205,7 +205,7 @@ static int apply_flag(tn_config *c, const char *f, const char *v, tn_err *e) {
         c->graph = k;
     } else if (!strcmp(f, "--gpu")) return parse_int(f, v, 0, 1024, &c->gpu, e);
     else if (!strcmp(f, "--threads")) return parse_int(f, v, 0, 4096, &c->threads, e);
-    else if (!strcmp(f, "--diag")) return copy_str(f, v, c->diag, sizeof c->diag, e);
+    else if (!strcmp(f, "--diag")) return copy_str(f, strcmp(v, "none") ? v : "", c->diag, sizeof c->diag, e); /* "none": what tn_config_to_flags writes for no diagnostics */
     else if (!strcmp(f, "--ckpt-every")) return parse_long(f, v, 0, 1L << 40, &c->ckpt_every, e);
     else if (!strcmp(f, "--halt-after")) return parse_long(f, v, 0, 1L << 40, &c->halt_after, e);
     else if (!strcmp(f, "--out")) return copy_str(f, v, c->out, sizeof c->out, e);

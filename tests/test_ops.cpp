@@ -1,0 +1,240 @@
+// CPU backend ops against values computed independently (double loops, hand-derived numbers):
+// BatchNorm forward/backward and running statistics, losses, SGD, init, reductions, schedules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "taunet/backend.h"
+#include "taunet/config.h"
+#include "taunet/train.h"
+
+namespace {
+struct Cpu {
+    tn_err err{};
+    tn_backend *be;
+    Cpu() { be = tn_backend_cpu_create(2, &err); }
+    ~Cpu() { be->destroy(be); }
+};
+std::vector<float> randn(size_t n, unsigned seed, float scale = 1.0f, float shift = 0.0f) {
+    std::mt19937 r(seed);
+    std::normal_distribution<float> g(shift, scale);
+    std::vector<float> v(n);
+    for (auto &x : v) x = g(r);
+    return v;
+}
+}  // namespace
+
+// BN forward (train mode) against a double computation of PyTorch's BatchNorm1d formula, and the
+// running statistics: r = 0.9 r + 0.1 batch, with the unbiased variance for running_var.
+TEST(BatchNorm, ForwardAndRunningStats) {
+    Cpu c;
+    const int n = 13, m = 37;  // not multiples of anything in particular
+    auto z = randn((size_t)n * m, 1, 2.0f, 0.5f), gamma = randn(m, 2, 0.3f, 1.0f), beta = randn(m, 3, 0.2f);
+    std::vector<float> mean(m), invstd(m), rm(m, 0.25f), rv(m, 2.0f), h((size_t)n * m, NAN);
+    ASSERT_EQ(c.be->bn_stats(c.be, n, m, z.data(), 1e-5f, mean.data(), invstd.data(), rm.data(), rv.data(), 0.1f), 0);
+    ASSERT_EQ(c.be->act_fwd(c.be, n, m, z.data(), mean.data(), invstd.data(), gamma.data(), beta.data(),
+                            nullptr, 1.0f, h.data()), 0);
+    for (int j = 0; j < m; j++) {
+        double mu = 0, ss = 0;
+        for (int i = 0; i < n; i++) mu += z[i * m + j];
+        mu /= n;
+        for (int i = 0; i < n; i++) ss += (z[i * m + j] - mu) * (z[i * m + j] - mu);
+        EXPECT_NEAR(rm[j], 0.9 * 0.25 + 0.1 * mu, 1e-5);
+        EXPECT_NEAR(rv[j], 0.9 * 2.0 + 0.1 * ss / (n - 1), 1e-5 * (1 + rv[j]));
+        for (int i = 0; i < n; i++) {
+            double y = gamma[j] * (z[i * m + j] - mu) / std::sqrt(ss / n + 1e-5) + beta[j];
+            EXPECT_NEAR(h[i * m + j], std::max(y, 0.0), 1e-5 * (1 + std::fabs(y)));
+        }
+    }
+}
+
+// Eval mode uses the running statistics, not the batch's.
+TEST(BatchNorm, EvalUsesRunningStats) {
+    Cpu c;
+    const int n = 5, m = 3;
+    auto z = randn(n * m, 4);
+    float rm[3] = {0.5f, -1.0f, 2.0f}, rv[3] = {4.0f, 0.25f, 1.0f}, g[3] = {1, 2, 3}, b[3] = {0.1f, 0.2f, 0.3f};
+    float mean[3], invstd[3], h[15];
+    ASSERT_EQ(c.be->bn_eval_stats(c.be, m, rm, rv, 1e-5f, mean, invstd), 0);
+    ASSERT_EQ(c.be->act_fwd(c.be, n, m, z.data(), mean, invstd, g, b, nullptr, 1.0f, h), 0);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < m; j++) {
+            double y = g[j] * (z[i * m + j] - rm[j]) / std::sqrt(rv[j] + 1e-5) + b[j];
+            EXPECT_NEAR(h[i * m + j], std::max(y, 0.0), 1e-5);
+        }
+}
+
+// BN backward against central differences of the double forward of S = sum(du * BN(z)).
+TEST(BatchNorm, BackwardMatchesDoubleFiniteDifferences) {
+    Cpu c;
+    const int n = 7, m = 11;
+    auto z = randn(n * m, 5, 1.5f, 0.3f), du = randn(n * m, 6), gamma = randn(m, 7, 0.3f, 1.0f);
+    std::vector<float> mean(m), invstd(m), dz(n * m, NAN), dg(m, NAN), db(m, NAN);
+    ASSERT_EQ(c.be->bn_stats(c.be, n, m, z.data(), 1e-5f, mean.data(), invstd.data(), nullptr, nullptr, 0.1f), 0);
+    ASSERT_EQ(c.be->bn_bwd(c.be, n, m, z.data(), mean.data(), invstd.data(), gamma.data(), du.data(),
+                           dz.data(), dg.data(), db.data()), 0);
+    auto S = [&](const std::vector<double> &zz, int j, double gj) {
+        double mu = 0, var = 0, s = 0;
+        for (int i = 0; i < n; i++) mu += zz[i * m + j];
+        mu /= n;
+        for (int i = 0; i < n; i++) var += (zz[i * m + j] - mu) * (zz[i * m + j] - mu);
+        var /= n;
+        for (int i = 0; i < n; i++) s += du[i * m + j] * gj * (zz[i * m + j] - mu) / std::sqrt(var + 1e-5);
+        return s;
+    };
+    std::vector<double> zd(z.begin(), z.end());
+    const double h = 1e-6;
+    for (int j = 0; j < m; j++) {
+        for (int i = 0; i < n; i++) {
+            double z0 = zd[i * m + j];
+            zd[i * m + j] = z0 + h;
+            double p = S(zd, j, gamma[j]);
+            zd[i * m + j] = z0 - h;
+            double q = S(zd, j, gamma[j]);
+            zd[i * m + j] = z0;
+            EXPECT_NEAR(dz[i * m + j], (p - q) / (2 * h), 2e-4 * (1 + std::fabs(dz[i * m + j])));
+        }
+        double dgd = (S(zd, j, gamma[j] + h) - S(zd, j, gamma[j] - h)) / (2 * h), dbd = 0;
+        for (int i = 0; i < n; i++) dbd += du[i * m + j];
+        EXPECT_NEAR(dg[j], dgd, 2e-4 * (1 + std::fabs(dgd)));
+        EXPECT_NEAR(db[j], dbd, 1e-5 * (1 + std::fabs(dbd)));
+    }
+}
+
+// Known values: xent of equal logits over d classes is log d; mse of zero logits is 1/2.
+TEST(Loss, KnownValues) {
+    Cpu c;
+    float logits[6] = {0, 0, 0, 1, 2, 3}, dl[6], out[2];
+    int32_t y[2] = {1, 2};
+    ASSERT_EQ(c.be->loss(c.be, TN_LOSS_XENT, 2, 3, logits, y, 0.5f, dl, out), 0);
+    double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+    EXPECT_NEAR(out[0], std::log(3.0) + lse - 3.0, 1e-6);
+    EXPECT_EQ(out[1], 1.0f);  // row 0: argmax of ties is class 0 != 1; row 1: class 2 correct
+    EXPECT_NEAR(dl[0], 0.5 / 3, 1e-7);
+    EXPECT_NEAR(dl[1], 0.5 * (1.0 / 3 - 1), 1e-7);
+    EXPECT_NEAR(dl[5], 0.5 * (std::exp(3.0 - lse) - 1), 1e-6);
+    ASSERT_EQ(c.be->loss(c.be, TN_LOSS_MSE, 2, 3, logits, y, 1.0f, dl, out), 0);
+    // row 0: 1/2 * 1; row 1: 1/2 * (1 + 4 + 4)
+    EXPECT_NEAR(out[0], 0.5 + 4.5, 1e-6);
+    EXPECT_FLOAT_EQ(dl[1], -1.0f);
+    EXPECT_FLOAT_EQ(dl[5], 2.0f);
+}
+
+// PyTorch SGD: g' = g + wd w; v = mu v + g'; w -= lr v.
+TEST(Sgd, PyTorchSemantics) {
+    Cpu c;
+    float w[2] = {1.0f, -2.0f}, g[2] = {0.5f, 0.25f}, v[2] = {0.0f, 0.0f};
+    ASSERT_EQ(c.be->sgd(c.be, 2, w, g, v, 0.1f, 0.9f, 0.01f), 0);
+    EXPECT_FLOAT_EQ(v[0], 0.51f);
+    EXPECT_FLOAT_EQ(w[0], 1.0f - 0.051f);
+    ASSERT_EQ(c.be->sgd(c.be, 2, w, g, v, 0.1f, 0.9f, 0.01f), 0);
+    EXPECT_NEAR(v[0], 0.9f * 0.51f + 0.5f + 0.01f * 0.949f, 1e-6);
+    float w2 = 3.0f, g2 = 1.0f;
+    ASSERT_EQ(c.be->sgd(c.be, 1, &w2, &g2, nullptr, 0.5f, 0.0f, 0.0f), 0);
+    EXPECT_FLOAT_EQ(w2, 2.5f);
+}
+
+// cuRAND host Philox: reproducible, right moments, offsets give different numbers, odd counts.
+TEST(Init, PhiloxNormal) {
+    Cpu c;
+    std::vector<float> a(100001), b(100001), o(1000);
+    ASSERT_EQ(c.be->init_normal(c.be, a.data(), a.size(), 0.5f, 42, 0), 0);
+    ASSERT_EQ(c.be->init_normal(c.be, b.data(), b.size(), 0.5f, 42, 0), 0);
+    ASSERT_EQ(c.be->init_normal(c.be, o.data(), o.size(), 0.5f, 42, 1000), 0);
+    EXPECT_EQ(a, b);
+    double s = 0, ss = 0;
+    for (float x : a) s += x, ss += (double)x * x;
+    EXPECT_NEAR(s / a.size(), 0.0, 0.01);
+    EXPECT_NEAR(std::sqrt(ss / a.size()), 0.5, 0.01);
+    EXPECT_NE(o[0], a[0]);
+}
+
+TEST(Reduce, SumsqDotDiffsqRowNorms) {
+    Cpu c;
+    auto x = randn(10007, 8), y = randn(10007, 9);
+    float out;
+    double s = 0, d = 0, q = 0;
+    for (size_t i = 0; i < x.size(); i++) s += x[i] * x[i], d += x[i] * y[i], q += (x[i] - y[i]) * (x[i] - y[i]);
+    c.be->sumsq(c.be, x.size(), x.data(), &out);
+    EXPECT_NEAR(out, s, 1e-5 * s);
+    c.be->dot(c.be, x.size(), x.data(), y.data(), &out);
+    EXPECT_NEAR(out, d, 1e-3);
+    c.be->diffsq(c.be, x.size(), x.data(), y.data(), &out);
+    EXPECT_NEAR(out, q, 1e-5 * q);
+    float rn[3];
+    c.be->row_norms(c.be, 3, 5, x.data(), rn);
+    double r1 = 0;
+    for (int j = 0; j < 5; j++) r1 += x[5 + j] * x[5 + j];
+    EXPECT_NEAR(rn[1], std::sqrt(r1), 1e-5);
+}
+
+TEST(Schedule, WarmupStepCosine) {
+    tn_config c;
+    tn_config_defaults(&c);
+    c.lr = 1.0;
+    c.warmup = 4;
+    EXPECT_DOUBLE_EQ(tn_lr_at(&c, 0, 100, 10), 0.25);
+    EXPECT_DOUBLE_EQ(tn_lr_at(&c, 3, 100, 10), 1.0);
+    c.sched = TN_SCHED_STEP;
+    c.n_milestones = 2, c.milestones[0] = 2, c.milestones[1] = 5;
+    EXPECT_DOUBLE_EQ(tn_lr_at(&c, 19, 100, 10), 1.0);   // epoch 1
+    EXPECT_NEAR(tn_lr_at(&c, 20, 100, 10), 0.1, 1e-15);  // epoch 2
+    EXPECT_NEAR(tn_lr_at(&c, 55, 100, 10), 0.01, 1e-15); // epoch 5
+    c.sched = TN_SCHED_COSINE;
+    EXPECT_NEAR(tn_lr_at(&c, 4, 104, 10), 1.0, 1e-12);
+    EXPECT_NEAR(tn_lr_at(&c, 54, 104, 10), 0.5, 1e-12);
+    EXPECT_NEAR(tn_lr_at(&c, 104, 104, 10), 0.0, 1e-12);
+}
+
+TEST(Schedule, EpochOrderIsAPermutationFixedBySeedAndEpoch) {
+    std::vector<int32_t> a(1000), b(1000), e2(1000);
+    tn_epoch_order(5, 3, 1000, a.data());
+    tn_epoch_order(5, 3, 1000, b.data());
+    tn_epoch_order(5, 4, 1000, e2.data());
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, e2);
+    std::vector<int32_t> s = a;
+    std::sort(s.begin(), s.end());
+    for (int i = 0; i < 1000; i++) ASSERT_EQ(s[i], i);
+}
+
+TEST(Config, TauRules) {
+    tn_config c;
+    tn_config_defaults(&c);
+    c.depth = 16;
+    c.tau_rule = TN_TAU_INV_SQRT_L;
+    EXPECT_DOUBLE_EQ(tn_config_tau(&c), 0.25);
+    c.tau_rule = TN_TAU_INV_L;
+    EXPECT_DOUBLE_EQ(tn_config_tau(&c), 1.0 / 16);
+    c.tau_rule = TN_TAU_L_M14;
+    EXPECT_DOUBLE_EQ(tn_config_tau(&c), 0.5);
+    c.arch = TN_ARCH_PLAIN;
+    EXPECT_DOUBLE_EQ(tn_config_tau(&c), 1.0);
+}
+
+// The canonical flags re-parse to the same configuration (checkpoints rely on it).
+TEST(Config, FlagsRoundTrip) {
+    tn_config a, b;
+    tn_err e{};
+    tn_config_defaults(&a);
+    const char *argv[] = {"--arch", "plain", "--width", "33", "--depth", "7", "--bn", "on", "--schedule",
+                          "step:3,9", "--lr", "0.123", "--data", "fashion:/tmp/x y", "--epochs", "2.5", "--seed", "9"};
+    ASSERT_EQ(tn_config_parse(&a, 18, (char **)argv, &e), 0) << e.msg;
+    char buf[8192], buf2[8192];
+    ASSERT_EQ(tn_config_to_flags(&a, buf, sizeof buf), 0);
+    std::vector<char *> args;
+    std::string s(buf);
+    std::vector<std::string> parts;
+    size_t pos = 0, nl;
+    while ((nl = s.find('\n', pos)) != std::string::npos) parts.push_back(s.substr(pos, nl - pos)), pos = nl + 1;
+    parts.push_back(s.substr(pos));
+    for (auto &p : parts) args.push_back(p.data());
+    tn_config_defaults(&b);
+    ASSERT_EQ(tn_config_parse(&b, (int)args.size(), args.data(), &e), 0) << e.msg;
+    ASSERT_EQ(tn_config_to_flags(&b, buf2, sizeof buf2), 0);
+    EXPECT_STREQ(buf, buf2);
+    EXPECT_EQ(b.width, 33);
+    EXPECT_STREQ(b.data.dir, "/tmp/x y");
+}
