@@ -242,6 +242,12 @@ static int cpu_row_norms(tn_backend *be, int n, int m, const float *x, float *ou
     return 0;
 }
 
+static int cpu_perturb(tn_backend *be, size_t n, float *w, const float *eps, float sigma) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) w[i] += sigma * fabsf(w[i]) * eps[i];
+    return 0;
+}
+
 static void cpu_destroy(tn_backend *be) {
     if (!be) return;
     free(be->ctx);
@@ -269,7 +275,7 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
         .gemm = cpu_gemm, .init_normal = cpu_init_normal, .gather_rows = cpu_gather_rows,
         .bn_stats = cpu_bn_stats, .bn_eval_stats = cpu_bn_eval_stats, .act_fwd = cpu_act_fwd,
         .act_bwd = cpu_act_bwd, .bn_bwd = cpu_bn_bwd, .loss = cpu_loss, .sgd = cpu_sgd,
-        .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms,
+        .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb,
         .destroy = cpu_destroy,
     };
     return be;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "taunet/backend.h"
+#include "taunet/diag.h"
 
 void tn_config_defaults(tn_config *c) {
     memset(c, 0, sizeof *c);
@@ -33,6 +34,8 @@ void tn_config_defaults(tn_config *c) {
     c->eval_every = 0; /* 0: steps/10, resolved by the trainer */
     c->threads = 0;
     c->graph = 1;
+    c->sharp_sigma = 0.01;
+    c->sharp_draws = 5;
 }
 
 static int parse_long(const char *flag, const char *v, long lo, long hi, long *out, tn_err *e) {
@@ -206,6 +209,8 @@ static int apply_flag(tn_config *c, const char *f, const char *v, tn_err *e) {
     } else if (!strcmp(f, "--gpu")) return parse_int(f, v, 0, 1024, &c->gpu, e);
     else if (!strcmp(f, "--threads")) return parse_int(f, v, 0, 4096, &c->threads, e);
     else if (!strcmp(f, "--diag")) return copy_str(f, strcmp(v, "none") ? v : "", c->diag, sizeof c->diag, e); /* "none": what tn_config_to_flags writes for no diagnostics */
+    else if (!strcmp(f, "--sharp-sigma")) return parse_double(f, v, 0.0, 10.0, &c->sharp_sigma, e);
+    else if (!strcmp(f, "--sharp-draws")) return parse_int(f, v, 1, 100000, &c->sharp_draws, e);
     else if (!strcmp(f, "--ckpt-every")) return parse_long(f, v, 0, 1L << 40, &c->ckpt_every, e);
     else if (!strcmp(f, "--halt-after")) return parse_long(f, v, 0, 1L << 40, &c->halt_after, e);
     else if (!strcmp(f, "--out")) return copy_str(f, v, c->out, sizeof c->out, e);
@@ -246,6 +251,7 @@ int tn_config_validate(const tn_config *c, tn_err *e) {
     if (c->data.kind == TN_DATA_CIFAR10 && c->data.prep == TN_PREP_DEFAULT) { /* fine */ }
     if (c->opt == TN_OPT_GD && c->data.kind == TN_DATA_SYNTHETIC && c->data.n_train > 1000000)
         return tn_fail(e, TN_EINPUT, "--opt gd with --n %d: full-batch GD needs the whole set in one batch; use --opt sgd", c->data.n_train);
+    if (tn_diag_mask(c->diag, e) == TN_DIAG_INVALID) return e->code;
     if (c->halt_after && c->steps == 0)
         return tn_fail(e, TN_EINPUT, "--halt-after needs a step budget (--steps or --epochs)");
     return 0;

@@ -41,13 +41,13 @@ int tn_config_to_flags(const tn_config *c, char *buf, size_t cap) {
         "--preprocess\n%s\n--loss\n%s\n--opt\n%s\n--batch\n%d\n--lr\n%.17g\n--momentum\n%.17g\n"
         "--wd\n%.17g\n--schedule\n%s\n--lr-gamma\n%.17g\n--warmup\n%ld\n%s\n--eval-every\n%ld\n"
         "--target-loss\n%.17g\n--train\n%s\n--seed\n%llu\n--math\n%s\n--graph\n%s\n--diag\n%s\n"
-        "--ckpt-every\n%ld",
+        "--sharp-sigma\n%.17g\n--sharp-draws\n%d\n--ckpt-every\n%ld",
         arch_name[c->arch], c->width, c->depth, tau, c->bn ? "on" : "off", data, c->data.n_train,
         c->data.n_test, c->data.p, c->data.d, c->data.labels == TN_LABELS_TEACHER ? "teacher" : "uniform",
         c->data.subset, c->data.label_noise, prep_name[c->data.prep], c->loss == TN_LOSS_MSE ? "mse" : "xent",
         opt_name[c->opt], c->batch, c->lr, c->momentum, c->wd, sched, c->step_gamma, c->warmup, steps,
         c->eval_every, c->target_loss, train_name[c->train_what], (unsigned long long)c->seed,
-        c->tf32 ? "tf32" : "fp32", c->graph ? "on" : "off", c->diag[0] ? c->diag : "none", c->ckpt_every);
+        c->tf32 ? "tf32" : "fp32", c->graph ? "on" : "off", c->diag[0] ? c->diag : "none", c->sharp_sigma, c->sharp_draws, c->ckpt_every);
     return (n < 0 || (size_t)n >= cap) ? -1 : 0;
 }
 
@@ -92,5 +92,7 @@ void tn_config_to_json(const tn_config *c, tn_json *j) {
     tn_json_int(j, "gpu", c->gpu);
     tn_json_int(j, "threads", c->threads);
     tn_json_str(j, "diag", c->diag);
+    tn_json_num(j, "sharp_sigma", c->sharp_sigma);
+    tn_json_int(j, "sharp_draws", c->sharp_draws);
     tn_json_int(j, "ckpt_every", c->ckpt_every);
 }

@@ -2,6 +2,8 @@
  * Everything here is a call through the backend table; no arithmetic on device memory. */
 #include "taunet/model.h"
 
+#include "taunet/diag.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +53,7 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
     }
     mdl->bn_trainable = mdl->bn && c->train_what != TN_TRAIN_LAST;
     /* Plain SGD needs no gradient buffers: each layer is updated inside backward. */
-    mdl->fused_sgd = c->momentum == 0.0;
+    mdl->fused_sgd = c->momentum == 0.0 && !(tn_diag_mask(c->diag, e) & TN_DIAG_GRAD);
 
     ALLOC(mdl->w, mdl->nw, float);
     if (!mdl->fused_sgd) {
@@ -104,17 +106,23 @@ void tn_model_destroy(tn_model *mdl) {
 
 /* A, W ~ N(0, 2/m), B ~ N(0, 1/d); each tensor draws from the Philox stream at an offset equal to
  * the (even-rounded) number of values drawn before it, so tensors never share random numbers. */
-int tn_model_init(tn_model *mdl, uint64_t seed) {
+int tn_model_init_weights(tn_model *mdl, uint64_t seed, float *dst) {
     tn_backend *be = mdl->be;
     size_t m = (size_t)mdl->m, off = 0;
     float sw = sqrtf(2.0f / (float)m), sb = sqrtf(1.0f / (float)mdl->d);
-    if (be->init_normal(be, mdl->w, m * mdl->p, sw, seed, off)) return be->err->code;
+    if (be->init_normal(be, dst, m * mdl->p, sw, seed, off)) return be->err->code;
     off += even(m * mdl->p);
     for (int l = 1; l < mdl->L; l++) {
-        if (be->init_normal(be, tn_model_W(mdl, l), m * m, sw, seed, off)) return be->err->code;
+        if (be->init_normal(be, dst + mdl->off_W + (size_t)(l - 1) * m * m, m * m, sw, seed, off))
+            return be->err->code;
         off += even(m * m);
     }
-    if (be->init_normal(be, tn_model_B(mdl), (size_t)mdl->d * m, sb, seed, off)) return be->err->code;
+    return be->init_normal(be, dst + mdl->off_B, (size_t)mdl->d * m, sb, seed, off) ? be->err->code : 0;
+}
+
+int tn_model_init(tn_model *mdl, uint64_t seed) {
+    tn_backend *be = mdl->be;
+    if (tn_model_init_weights(mdl, seed, mdl->w)) return be->err->code;
     if (mdl->bn) {
         size_t half = mdl->nbn / 2;
         be->fill(be, mdl->bnp, half, 1.0f);         /* gamma */

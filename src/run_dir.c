@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "run_dir.h"
 
+#include "taunet/diag.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -76,7 +78,8 @@ int tn_run_dir_write_config(const char *dir, const tn_config *c, long long param
     return st;
 }
 
-int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s, tn_err *e) {
+int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s,
+                             const struct tn_diag *d, tn_err *e) {
     tn_json j;
     tn_json_init(&j);
     tn_json_obj_open(&j, NULL);
@@ -94,6 +97,7 @@ int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train
     tn_json_num(&j, "best_test_acc", s->best_test_acc);
     tn_json_num(&j, "seconds", s->seconds);
     tn_json_num(&j, "s_per_step", s->s_per_step);
+    if (d) tn_diag_summary(d, &j);
     tn_json_obj_open(&j, "config");
     tn_config_to_json(c, &j);
     tn_json_obj_close(&j);

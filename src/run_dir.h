@@ -10,7 +10,9 @@
 int tn_run_dir_create(const tn_config *c, char *dir, size_t cap, tn_err *e);
 int tn_run_dir_write_config(const char *dir, const tn_config *resolved, long long params,
                             double mem_gib, const char *backend, tn_err *e);
-int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s, tn_err *e);
+struct tn_diag;
+int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s,
+                             const struct tn_diag *d, tn_err *e);
 /* On resume: keep only the metrics lines with step <= `step` (atomically). */
 int tn_run_dir_truncate_metrics(const char *dir, long step, tn_err *e);
 

@@ -169,7 +169,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
     if (status == TN_STATUS_DIVERGED)
         snprintf(sum->reason, sizeof sum->reason, "loss became non-finite or exceeded 1e4 x max(1, initial loss) at step %ld", sum->diverged_step);
     /* A halted or interrupted run is continued with --resume; its summary says so. */
-    rc = tn_run_dir_write_summary(t.dir, c, sum, e);
+    rc = tn_run_dir_write_summary(t.dir, c, sum, &t.diag, e);
     tn_trainer_report(&t, sum);
 out:
     signal(SIGINT, old);

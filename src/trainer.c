@@ -178,6 +178,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     } else if (tn_model_init(&t->mdl, rc->seed)) {
         return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     }
+    if (tn_diag_open(&t->diag, &t->mdl, rc, e)) return e->code;
     if (tn_run_dir_write_config(t->dir, rc, params, gib, t->be->name, e)) return e->code;
     if (!quiet) print_table(t, params, gib);
     t->start = tn_now();
@@ -187,6 +188,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
 void tn_trainer_close(tn_trainer *t) {
     if (t->be) {
         tn_backend *be = t->be;
+        if (t->mdl.be) tn_diag_close(&t->diag, &t->mdl);
         tn_model_destroy(&t->mdl);
         if (t->train_x) be->free(be, t->train_x);
         if (t->train_y) be->free(be, t->train_y);
@@ -218,7 +220,12 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     tn_json_num(&j, "lr", step ? t->lr : tn_lr_at(&t->rc, 0, t->total, t->spe));
     tn_json_num(&j, "samples_per_s", sps * t->rc.batch);
     tn_json_num(&j, "time", seconds);
+    int drc = tn_diag_eval(&t->diag, &t->mdl, &t->rc, t->train_x, t->train_y, t->train.n, step > 0, &j);
     tn_json_obj_close(&j);
+    if (drc) {
+        tn_json_free(&j);
+        return drc;
+    }
     snprintf(path, sizeof path, "%s/metrics.jsonl", t->dir);
     int rc = j.s ? tn_append_line(path, j.s, &t->be_err) : tn_fail(&t->be_err, TN_ERUNTIME, "out of memory");
     tn_json_free(&j);

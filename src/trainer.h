@@ -5,6 +5,7 @@
 #include "run_dir.h"
 #include "taunet/backend.h"
 #include "taunet/data.h"
+#include "taunet/diag.h"
 #include "taunet/model.h"
 #include "taunet/train.h"
 
@@ -13,6 +14,7 @@ typedef struct tn_trainer {
     tn_backend *be;
     tn_err be_err;         /* backend ops record here */
     tn_model mdl;
+    tn_diag diag;
     tn_dataset train, test;
     float *train_x, *test_x;     /* dev copies of the data */
     int32_t *train_y, *test_y;

@@ -82,6 +82,8 @@ struct tn_backend {
     int (*diffsq)(tn_backend *be, size_t n, const float *x, const float *y, float *out);
     /* out[r] = ||x[r, :]||_2 for the n rows of x[n, m] */
     int (*row_norms)(tn_backend *be, int n, int m, const float *x, float *out);
+    /* Sharpness perturbation: w[i] += sigma * |w[i]| * eps[i] */
+    int (*perturb)(tn_backend *be, size_t n, float *w, const float *eps, float sigma);
 
     void (*destroy)(tn_backend *be);
 };

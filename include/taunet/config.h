@@ -47,6 +47,8 @@ typedef struct tn_config {
     tn_backend_kind backend;
     int tf32, graph, gpu, threads;
     char diag[256];
+    double sharp_sigma; /* sharpness diagnostic: relative perturbation scale */
+    int sharp_draws;    /* sharpness diagnostic: number of draws */
     long ckpt_every;  /* 0: only at the end */
     long halt_after;  /* >0: stop after this many steps in this invocation (time-sliced jobs) */
     /* output */

@@ -50,6 +50,9 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
 void tn_model_destroy(tn_model *mdl);
 /* Initialises weights from the seed (cuRAND Philox; identical on every backend). */
 int tn_model_init(tn_model *mdl, uint64_t seed);
+/* The initial weights of `seed` written to dst (nw floats, dev) instead of w: the reference
+ * W(0) for distance-from-initialization diagnostics, also after a resume. */
+int tn_model_init_weights(tn_model *mdl, uint64_t seed, float *dst);
 
 static inline float *tn_model_A(const tn_model *m) { return m->w; }
 static inline float *tn_model_W(const tn_model *m, int l) { return m->w + m->off_W + (size_t)(l - 1) * m->m * m->m; }
