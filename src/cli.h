@@ -2,4 +2,5 @@
 #ifndef TAUNET_CLI_H
 #define TAUNET_CLI_H
 int tn_cli_help(const char *cmd);
+int tn_cli_bench(int argc, char **argv);
 #endif

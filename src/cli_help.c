@@ -10,6 +10,8 @@ static const char *usage =
     "usage: taunet <command> [flags]\n"
     "  train     train one network and write a run directory\n"
     "  export    write a run's weights as .npy files (one per tensor)\n"
+    "  sweep     train a grid of configurations (flag lists), one results.jsonl line per run\n"
+    "  report    a table (and figures) of a sweep's results\n"
     "  info      what this build and machine offer (backends, threads, memory)\n"
     "  help CMD  the flags of a command\n"
     "\n"
@@ -58,15 +60,36 @@ static const char *export_help =
     "writes A.weight.npy, W.<i>.weight.npy (i = 0..L-2), B.weight.npy and, with BN,\n"
     "bn.<i>.{weight,bias,running_mean,running_var}.npy (float32, C order) to DIR [RUN_DIR/export]\n";
 
+static const char *sweep_help =
+    "usage: taunet sweep [train flags with lists] [--seeds K] [--shard K/N] [--dry-run] --out DIR\n"
+    "  any train flag takes a list: --width 64,256,1024 --arch plain,resnet --tau '1/sqrt(L),L^-1/4'\n"
+    "  integer flags also take ranges a:b or a:b:s (inclusive): --depth 2:10:4 is 2,6,10\n"
+    "  --schedule, --diag and --data separate their lists with ';' (their values contain commas):\n"
+    "    --schedule 'constant;step:30,60'\n"
+    "  grid: the cartesian product in flag order, the last flag varying fastest\n"
+    "  --seeds K       seeds 0..K-1 (S..S+K-1 with --seed S), varying at the position of --seeds\n"
+    "  --shard K/N     only grid indices i with i % N == K (one process per GPU or Slurm task)\n"
+    "  --dry-run       print the grid (index, id, varied flags, params, memory) and stop\n"
+    "  --out DIR       DIR/results.jsonl (one line per finished run) and DIR/runs/<id>/\n"
+    "every point is validated first (a bad one: one line, exit 2, nothing run). Rerunning the same\n"
+    "command skips runs already in results.jsonl and redoes unfinished ones. docs/SWEEPS.md\n";
+
+static const char *report_help =
+    "usage: taunet report DIR|DIR/results.jsonl [--format md|csv] [--figures DIR|none]\n"
+    "one row per run: varied flags, status, steps, steps_to_target, train loss/acc, test acc, s/step\n"
+    "figures (python3 + matplotlib, bench/figures.py) go to DIR/figures unless --figures none\n";
+
 static const char *info_help = "usage: taunet info\nprints the version, backends, threads and memory\n";
 
 int tn_cli_help(const char *cmd) {
     if (!cmd) fputs(usage, stdout);
     else if (!strcmp(cmd, "train")) fputs(train_help, stdout);
     else if (!strcmp(cmd, "export")) fputs(export_help, stdout);
+    else if (!strcmp(cmd, "sweep")) fputs(sweep_help, stdout);
+    else if (!strcmp(cmd, "report")) fputs(report_help, stdout);
     else if (!strcmp(cmd, "info")) fputs(info_help, stdout);
     else {
-        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, info\n", cmd);
+        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, sweep, report, info\n", cmd);
         return 2;
     }
     return 0;

@@ -9,6 +9,7 @@
 #include "taunet/backend.h"
 #include "taunet/config.h"
 #include "taunet/export.h"
+#include "taunet/sweep.h"
 #include "taunet/train.h"
 
 static int die(const tn_err *e) {
@@ -66,7 +67,8 @@ static int cmd_export(int argc, char **argv) {
     }
     int n;
     if (tn_export(argv[0], out, &n, &e)) return die(&e);
-    printf("exported %d tensors to %s\n", n, out ? out : "RUN_DIR/export");
+    if (out) printf("exported %d tensors to %s\n", n, out);
+    else printf("exported %d tensors to %s/export\n", n, argv[0]);
     return 0;
 }
 
@@ -87,7 +89,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
+    if (!strcmp(cmd, "sweep")) return tn_cli_sweep(argc - 2, argv + 2);
+    if (!strcmp(cmd, "report")) return tn_cli_report(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info();
+    if (!strcmp(cmd, "bench")) return tn_cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
         return tn_cli_help(argc > 2 ? argv[2] : NULL);
     if (!strcmp(cmd, "--version")) {

@@ -107,7 +107,7 @@ int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train
     return st;
 }
 
-int tn_run_dir_truncate_metrics(const char *dir, long step, tn_err *e) {
+int tn_run_dir_truncate_metrics(const char *dir, long step, double *last_time, tn_err *e) {
     char p[1200];
     char *data = NULL;
     size_t len = 0;
@@ -122,6 +122,8 @@ int tn_run_dir_truncate_metrics(const char *dir, long step, tn_err *e) {
         if (!nl) break; /* a torn last line is dropped */
         const char *s = strstr(line, "\"step\":");
         if (!s || s > nl || strtol(s + 7, NULL, 10) > step) break;
+        const char *tm = strstr(line, "\"time\":");
+        if (tm && tm < nl) *last_time = strtod(tm + 7, NULL);
         keep = (size_t)(nl + 1 - data);
         line = nl + 1;
     }
@@ -136,9 +138,9 @@ int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, 
     if (!m) return tn_fail(e, TN_ERUNTIME, "out of memory");
     int n = snprintf(m, cap,
                      "taunet-checkpoint\nstep %ld\nfirst_loss %.17g\nbest_train_loss %.17g\n"
-                     "best_test_acc %.17g\nsteps_to_target %ld\nseconds %.17g\ndims %d %d\nflags\n",
+                     "best_test_acc %.17g\nsteps_to_target %ld\ndims %d %d\nflags\n",
                      s->step, s->first_loss, s->best_train_loss, s->best_test_acc, s->steps_to_target,
-                     s->seconds, s->p, s->d);
+                     s->p, s->d);
     if (n < 0 || tn_config_to_flags(c, m + n, cap - (size_t)n)) {
         free(m);
         return tn_fail(e, TN_ERUNTIME, "checkpoint: configuration too long to store");
@@ -150,11 +152,11 @@ int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, 
 int tn_ckpt_meta_parse(const char *meta, const char *path, tn_ckpt_state *s, const char **flags, tn_err *e) {
     int got = sscanf(meta,
                      "taunet-checkpoint\nstep %ld\nfirst_loss %lg\nbest_train_loss %lg\n"
-                     "best_test_acc %lg\nsteps_to_target %ld\nseconds %lg\ndims %d %d\n",
+                     "best_test_acc %lg\nsteps_to_target %ld\ndims %d %d\n",
                      &s->step, &s->first_loss, &s->best_train_loss, &s->best_test_acc,
-                     &s->steps_to_target, &s->seconds, &s->p, &s->d);
+                     &s->steps_to_target, &s->p, &s->d);
     const char *f = strstr(meta, "\nflags\n");
-    if (got != 8 || !f)
+    if (got != 7 || !f)
         return tn_fail(e, TN_EINPUT, "checkpoint %s: its header text is not taunet's; resume from a run directory written by taunet train", path);
     *flags = f + 7;
     return 0;

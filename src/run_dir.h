@@ -13,15 +13,17 @@ int tn_run_dir_write_config(const char *dir, const tn_config *resolved, long lon
 struct tn_diag;
 int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s,
                              const struct tn_diag *d, tn_err *e);
-/* On resume: keep only the metrics lines with step <= `step` (atomically). */
-int tn_run_dir_truncate_metrics(const char *dir, long step, tn_err *e);
+/* On resume: keep only the metrics lines with step <= `step` (atomically); *last_time gets the
+ * "time" of the last kept line (the clock continues from there; checkpoints hold no wall-clock
+ * time so that identical runs write identical checkpoint bytes). */
+int tn_run_dir_truncate_metrics(const char *dir, long step, double *last_time, tn_err *e);
 
 /* What a checkpoint carries besides tensors. */
 typedef struct tn_ckpt_state {
     long step;
     double first_loss, best_train_loss, best_test_acc;
     long steps_to_target;
-    double seconds; /* training time so far */
+    double seconds; /* training time so far (not stored: recovered from metrics.jsonl) */
     int p, d;       /* input dimension and classes (shapes of A and B) */
 } tn_ckpt_state;
 /* meta = state lines + "flags\n" + canonical flags */

@@ -100,7 +100,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
     long step = t.st.step, halt_at = c->halt_after > 0 ? step + c->halt_after : -1;
     double tl = NAN, ta = NAN, vl = NAN, va = NAN, bl = NAN, ba = NAN;
     double t0 = tn_now() - t.st.seconds, win_t = tn_now();
-    long win_steps = 0;
+    long win_steps = 0, last_eval = -1;
     int rc = 0;
 
     /* Evaluation at the starting point (the initialization, or nothing new on resume). */
@@ -110,6 +110,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
         t.st.best_train_loss = tl;
         t.st.best_test_acc = va;
         if ((rc = tn_trainer_log(&t, 0, tl, ta, vl, va, NAN, NAN, 0.0, tn_now() - t0))) goto out;
+        last_eval = 0;
         if (diverged(&t, tl)) status = TN_STATUS_DIVERGED, sum->diverged_step = 0;
         else if (c->target_loss > 0 && tl <= c->target_loss)
             status = TN_STATUS_CONVERGED, t.st.steps_to_target = 0;
@@ -134,6 +135,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
             double now = tn_now(), sps = win_steps / fmax(now - win_t, 1e-9);
             win_t = now, win_steps = 0;
             if ((rc = tn_trainer_log(&t, step, tl, ta, vl, va, bl, ba, sps, now - t0))) goto out;
+            last_eval = step;
             if (tl < t.st.best_train_loss || isnan(t.st.best_train_loss)) t.st.best_train_loss = tl;
             if (va > t.st.best_test_acc || isnan(t.st.best_test_acc)) t.st.best_test_acc = va;
             if (diverged(&t, tl)) { status = TN_STATUS_DIVERGED, sum->diverged_step = step; break; }
@@ -147,15 +149,15 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
             if ((rc = tn_trainer_save(&t))) goto out;
         }
     }
-    /* Final numbers at the stopping point (evaluated again unless just done). */
+    /* Final numbers at the stopping point, evaluated unless that step was just evaluated. */
     t.st.step = step;
     t.st.seconds = tn_now() - t0;
-    if (status == TN_STATUS_CONVERGED || status == TN_STATUS_DIVERGED ||
-        status == TN_STATUS_HALTED || status == TN_STATUS_INTERRUPTED ||
-        (step > 0 && step % c->eval_every != 0 && step != t.total) || isnan(tl)) {
+    if (last_eval != step) {
         if ((rc = tn_trainer_eval(&t, 0, &tl, &ta)) || (rc = tn_trainer_eval(&t, 1, &vl, &va))) goto out;
         if (status == TN_STATUS_CONVERGED || status == TN_STATUS_DIVERGED)
             if ((rc = tn_trainer_log(&t, step, tl, ta, vl, va, bl, ba, 0.0, t.st.seconds))) goto out;
+        if (tl < t.st.best_train_loss || isnan(t.st.best_train_loss)) t.st.best_train_loss = tl;
+        if (va > t.st.best_test_acc || isnan(t.st.best_test_acc)) t.st.best_test_acc = va;
     }
     if (status != TN_STATUS_DIVERGED && (rc = tn_trainer_save(&t))) goto out;
     sum->status = status;

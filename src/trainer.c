@@ -153,6 +153,9 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     t->st.best_train_loss = t->st.best_test_acc = t->st.first_loss = NAN;
     if (tn_data_load(&c->data, &t->train, &t->test, e)) return e->code;
     t->st.p = t->train.p, t->st.d = t->train.d;
+    /* config.json reports the data as loaded (image sets fix n, p and d) */
+    t->rc.data.n_train = t->train.n, t->rc.data.n_test = t->test.n;
+    t->rc.data.p = t->train.p, t->rc.data.d = t->train.d;
     resolve(t);
     tn_config *rc = &t->rc;
     int nb = rc->batch;
@@ -174,7 +177,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     t->perm = malloc((size_t)t->train.n * sizeof(int32_t));
     if (!t->perm) return tn_fail(e, TN_ERUNTIME, "out of memory");
     if (rc->resume[0]) {
-        if (load_checkpoint(t, e) || tn_run_dir_truncate_metrics(t->dir, t->st.step, e)) return e->code;
+        if (load_checkpoint(t, e) || tn_run_dir_truncate_metrics(t->dir, t->st.step, &t->st.seconds, e)) return e->code;
     } else if (tn_model_init(&t->mdl, rc->seed)) {
         return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     }
@@ -217,7 +220,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     tn_json_num(&j, "test_acc", va);
     tn_json_num(&j, "batch_loss", bl);
     tn_json_num(&j, "batch_acc", ba);
-    tn_json_num(&j, "lr", step ? t->lr : tn_lr_at(&t->rc, 0, t->total, t->spe));
+    tn_json_num(&j, "lr", step ? t->lr : (float)tn_lr_at(&t->rc, 0, t->total, t->spe));
     tn_json_num(&j, "samples_per_s", sps * t->rc.batch);
     tn_json_num(&j, "time", seconds);
     int drc = tn_diag_eval(&t->diag, &t->mdl, &t->rc, t->train_x, t->train_y, t->train.n, step > 0, &j);
@@ -230,7 +233,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     int rc = j.s ? tn_append_line(path, j.s, &t->be_err) : tn_fail(&t->be_err, TN_ERUNTIME, "out of memory");
     tn_json_free(&j);
     if (!t->quiet) {
-        double eta = step > 0 ? (seconds - t->st.seconds * 0) / (double)step * (double)(t->total - step) : 0.0;
+        double eta = sps > 0 ? (double)(t->total - step) / sps : 0.0;
         printf("step %7ld/%-7ld | train loss %.5g acc %.4f | test loss %.5g acc %.4f | %8.0f samples/s | ETA %.0fs\n",
                step, t->total, tl, ta, vl, va, sps * t->rc.batch, eta);
         fflush(stdout);
