@@ -101,6 +101,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
     double tl = NAN, ta = NAN, vl = NAN, va = NAN, bl = NAN, ba = NAN;
     double t0 = tn_now() - t.st.seconds, win_t = tn_now();
     long win_steps = 0, last_eval = -1;
+    double last_print = 0.0;
     int rc = 0;
 
     /* Evaluation at the starting point (the initialization, or nothing new on resume). */
@@ -129,6 +130,13 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
             break;
         }
         step++, win_steps++;
+        if (t.tty && !t.quiet && tn_now() - last_print > 0.5) { /* live line on a terminal */
+            double now = tn_now(), sps = (double)win_steps * c->batch / fmax(now - win_t, 1e-9);
+            printf("\rstep %7ld/%-7ld | batch loss %.5g acc %.4f | %8.0f samples/s | ETA %.0fs   ", step,
+                   t.total, bl, ba, sps, sps > 0 ? (double)(t.total - step) * c->batch / sps : 0.0);
+            fflush(stdout);
+            last_print = now;
+        }
         int last = step == t.total;
         if (step % c->eval_every == 0 || last) {
             if ((rc = tn_trainer_eval(&t, 0, &tl, &ta)) || (rc = tn_trainer_eval(&t, 1, &vl, &va))) goto out;

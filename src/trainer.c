@@ -234,6 +234,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     tn_json_free(&j);
     if (!t->quiet) {
         double eta = sps > 0 ? (double)(t->total - step) / sps : 0.0;
+        if (t->tty) printf("\r\033[K"); /* replace the live line */
         printf("step %7ld/%-7ld | train loss %.5g acc %.4f | test loss %.5g acc %.4f | %8.0f samples/s | ETA %.0fs\n",
                step, t->total, tl, ta, vl, va, sps * t->rc.batch, eta);
         fflush(stdout);
