@@ -2,7 +2,7 @@
 # Installs what taunet needs to build and test on Debian 12 (when root), or prints the apt line.
 # The CUDA toolkit (nvcc, cuBLAS, cuRAND) must already be installed (NVIDIA's packages).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev libgtest-dev libomp-dev python3)
+pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev zlib1g-dev libgtest-dev libomp-dev python3 python3-numpy python3-matplotlib)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

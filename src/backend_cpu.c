@@ -92,27 +92,47 @@ static int cpu_gather_rows(tn_backend *be, const float *src, int cols, const int
     return 0;
 }
 
-/* Column statistics over rows, threads split the columns so each column is summed in row order. */
+/* Column statistics of a row-major [n, m] matrix, read row by row (contiguous, vectorizable)
+ * into double accumulators per column. Rows are taken in fixed blocks whose partial sums are
+ * combined in block order, so the result does not depend on the thread count. The variance is
+ * accumulated around a per-column shift (the first row), which keeps the one-pass formula
+ * accurate when |mean| >> std. */
+#define BN_ROWS 32
+
 static int cpu_bn_stats(tn_backend *be, int n, int m, const float *z, float eps, float *mean,
                         float *invstd, float *run_mean, float *run_var, float momentum) {
+    int nblk = (n + BN_ROWS - 1) / BN_ROWS;
+    double *part = malloc((size_t)nblk * 2 * m * sizeof(double));
+    if (!part) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in bn_stats");
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int b = 0; b < nblk; b++) {
+        double *s = part + (size_t)b * 2 * m, *ss = s + m;
+        for (int j = 0; j < m; j++) s[j] = 0.0, ss[j] = 0.0;
+        int hi = (b + 1) * BN_ROWS < n ? (b + 1) * BN_ROWS : n;
+        for (int i = b * BN_ROWS; i < hi; i++) {
+            const float *zi = z + (size_t)i * m;
+            for (int j = 0; j < m; j++) {
+                double c = (double)zi[j] - (double)z[j];
+                s[j] += c;
+                ss[j] += c * c;
+            }
+        }
+    }
     for (int j = 0; j < m; j++) {
         double s = 0.0, ss = 0.0;
-        for (int i = 0; i < n; i++) s += z[(size_t)i * m + j];
-        double mu = s / n;
-        for (int i = 0; i < n; i++) {
-            double c = z[(size_t)i * m + j] - mu;
-            ss += c * c;
-        }
-        double var = ss / n;
+        for (int b = 0; b < nblk; b++) s += part[(size_t)b * 2 * m + j], ss += part[(size_t)b * 2 * m + m + j];
+        double dm = s / n, var = ss / n - dm * dm;
+        if (var < 0.0) var = 0.0;
+        double mu = (double)z[j] + dm;
         mean[j] = (float)mu;
         invstd[j] = (float)(1.0 / sqrt(var + eps));
         if (run_mean) {
-            float unbiased = n > 1 ? (float)(ss / (n - 1)) : (float)var;
+            float unbiased = n > 1 ? (float)(var * n / (n - 1)) : (float)var;
             run_mean[j] = tn_ema(run_mean[j], (float)mu, momentum);
             run_var[j] = tn_ema(run_var[j], unbiased, momentum);
         }
     }
+    free(part);
     return 0;
 }
 
@@ -153,23 +173,43 @@ static int cpu_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh
 static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean,
                       const float *invstd, const float *gamma, const float *du, float *dz,
                       float *dgamma, float *dbeta) {
+    /* Column sums of du and du * xhat, row by row in fixed blocks (as bn_stats), then one
+     * elementwise pass. */
+    int nblk = (n + BN_ROWS - 1) / BN_ROWS;
+    double *part = malloc((size_t)nblk * 2 * m * sizeof(double) + 2 * (size_t)m * sizeof(float));
+    if (!part) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in bn_bwd");
+    float *sdy = (float *)(part + (size_t)nblk * 2 * m), *sdyx = sdy + m;
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
-    for (int j = 0; j < m; j++) {
-        double sdy = 0.0, sdyx = 0.0;
-        for (int i = 0; i < n; i++) {
-            size_t o = (size_t)i * m + j;
-            float xhat = (z[o] - mean[j]) * invstd[j];
-            sdy += du[o];
-            sdyx += (double)du[o] * xhat;
-        }
-        if (dgamma) dgamma[j] = (float)sdyx;
-        if (dbeta) dbeta[j] = (float)sdy;
-        for (int i = 0; i < n; i++) {
-            size_t o = (size_t)i * m + j;
-            float xhat = (z[o] - mean[j]) * invstd[j];
-            dz[o] = tn_bn_bwd(du[o], xhat, gamma[j], invstd[j], (float)n, (float)sdy, (float)sdyx);
+    for (int b = 0; b < nblk; b++) {
+        double *s = part + (size_t)b * 2 * m, *sx = s + m;
+        for (int j = 0; j < m; j++) s[j] = 0.0, sx[j] = 0.0;
+        int hi = (b + 1) * BN_ROWS < n ? (b + 1) * BN_ROWS : n;
+        for (int i = b * BN_ROWS; i < hi; i++) {
+            const float *zi = z + (size_t)i * m, *di = du + (size_t)i * m;
+            for (int j = 0; j < m; j++) {
+                float xhat = (zi[j] - mean[j]) * invstd[j];
+                s[j] += di[j];
+                sx[j] += (double)di[j] * xhat;
+            }
         }
     }
+    for (int j = 0; j < m; j++) {
+        double s = 0.0, sx = 0.0;
+        for (int b = 0; b < nblk; b++) s += part[(size_t)b * 2 * m + j], sx += part[(size_t)b * 2 * m + m + j];
+        sdy[j] = (float)s, sdyx[j] = (float)sx;
+        if (dgamma) dgamma[j] = (float)sx;
+        if (dbeta) dbeta[j] = (float)s;
+    }
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        const float *zi = z + (size_t)i * m, *di = du + (size_t)i * m;
+        float *o = dz + (size_t)i * m;
+        for (int j = 0; j < m; j++) {
+            float xhat = (zi[j] - mean[j]) * invstd[j];
+            o[j] = tn_bn_bwd(di[j], xhat, gamma[j], invstd[j], (float)n, sdy[j], sdyx[j]);
+        }
+    }
+    free(part);
     return 0;
 }
 
