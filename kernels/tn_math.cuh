@@ -45,6 +45,9 @@ TN_HD static inline float tn_sgd(float w, float g, float *v, float lr, float mu,
     return w - lr * gp;
 }
 
+/* Sharpness perturbation of one weight: w + sigma * |w| * eps. */
+TN_HD static inline float tn_perturb(float w, float eps, float sigma) { return w + sigma * fabsf(w) * eps; }
+
 /* Running-statistics update of BatchNorm (PyTorch): r = (1 - momentum) r + momentum * batch,
  * with the unbiased variance for running_var. */
 TN_HD static inline float tn_ema(float r, float batch, float momentum) {

@@ -51,8 +51,31 @@ static int cpu_scale(tn_backend *be, float *x, size_t n, float s) {
     return 0;
 }
 
+/* Small GEMMs (the width-128 layers of deep nets: 128x128x128, thousands per step) gain little
+ * from OpenBLAS's own threading, which forks and joins a team per call; splitting the rows of C
+ * across our OpenMP team, each thread calling single-threaded sgemm (OpenBLAS's OpenMP build runs
+ * single-threaded inside a parallel region), is faster. Large GEMMs go to OpenBLAS whole. The
+ * split is by rows of C, so every element is computed by the same kernel over the same K order
+ * whatever the split: results do not depend on the thread count. */
+#define GEMM_SPLIT_MAX_FLOPS (1u << 25) /* 2*M*N*K below this: split rows ourselves */
+
 static int cpu_gemm(tn_backend *be, int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    cpu_ctx *c = be->ctx;
+    double flops = 2.0 * M * N * K;
+    if (c->threads > 1 && flops < GEMM_SPLIT_MAX_FLOPS && M >= 2 * c->threads && getenv("TAUNET_NOSPLIT") == NULL) {
+        int T = c->threads;
+#pragma omp parallel num_threads(T)
+        {
+            int t = omp_get_thread_num(), lo = (int)((long)M * t / T), hi = (int)((long)M * (t + 1) / T);
+            /* rows lo..hi of op(A): A + lo*lda (not transposed) or columns lo.. of A (transposed) */
+            const float *Ap = ta ? A + lo : A + (size_t)lo * lda;
+            if (hi > lo)
+                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                            hi - lo, N, K, alpha, Ap, lda, B, ldb, beta, C + (size_t)lo * ldc, ldc);
+        }
+        return 0;
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
                 K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 0;
@@ -284,7 +307,7 @@ static int cpu_row_norms(tn_backend *be, int n, int m, const float *x, float *ou
 
 static int cpu_perturb(tn_backend *be, size_t n, float *w, const float *eps, float sigma) {
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) w[i] += sigma * fabsf(w[i]) * eps[i];
+    for (size_t i = 0; i < n; i++) w[i] = tn_perturb(w[i], eps[i], sigma);
     return 0;
 }
 

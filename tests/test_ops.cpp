@@ -2,7 +2,9 @@
 // BatchNorm forward/backward and running statistics, losses, SGD, init, reductions, schedules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -237,4 +239,16 @@ TEST(Config, FlagsRoundTrip) {
     EXPECT_STREQ(buf, buf2);
     EXPECT_EQ(b.width, 33);
     EXPECT_STREQ(b.data.dir, "/tmp/x y");
+}
+
+// Every entry of the CPU backend's table is set (a NULL op would crash the orchestrator only when
+// a rarely used path, e.g. a diagnostic, first calls it).
+TEST(Backend, CpuTableComplete) {
+    Cpu c;
+    const char *first = (const char *)&c.be->alloc, *last = (const char *)&c.be->destroy;
+    for (const char *p = first; p <= last; p += sizeof(void (*)(void))) {
+        void (*fn)(void);
+        memcpy(&fn, p, sizeof fn);
+        EXPECT_NE(fn, nullptr) << "op at offset " << (p - (const char *)c.be);
+    }
 }
