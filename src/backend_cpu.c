@@ -7,6 +7,7 @@
 #include <cblas.h>
 #include <curand.h>
 #include <math.h>
+#include <stdio.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static int cpu_gemm(tn_backend *be, int ta, int tb, int M, int N, int K, float a
                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     cpu_ctx *c = be->ctx;
     double flops = 2.0 * M * N * K;
-    if (c->threads > 1 && flops < GEMM_SPLIT_MAX_FLOPS && M >= 2 * c->threads && getenv("TAUNET_NOSPLIT") == NULL) {
+    if (c->threads > 1 && flops < GEMM_SPLIT_MAX_FLOPS && M >= 2 * c->threads) {
         int T = c->threads;
 #pragma omp parallel num_threads(T)
         {
@@ -311,6 +312,20 @@ static int cpu_perturb(tn_backend *be, size_t n, float *w, const float *eps, flo
     return 0;
 }
 
+/* MemAvailable: what the kernel can give without swapping. */
+size_t tn_host_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    size_t kb = 0;
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+static size_t cpu_mem_available(tn_backend *be) { return tn_host_mem_available(); }
+
 static void cpu_destroy(tn_backend *be) {
     if (!be) return;
     free(be->ctx);
@@ -339,6 +354,7 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
         .bn_stats = cpu_bn_stats, .bn_eval_stats = cpu_bn_eval_stats, .act_fwd = cpu_act_fwd,
         .act_bwd = cpu_act_bwd, .bn_bwd = cpu_bn_bwd, .loss = cpu_loss, .sgd = cpu_sgd,
         .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb,
+        .mem_available = cpu_mem_available,
         .destroy = cpu_destroy,
     };
     return be;

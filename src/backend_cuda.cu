@@ -249,6 +249,15 @@ static int cu_row_norms(tn_backend *be, int n, int m, const float *x, float *out
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
+static size_t cu_mem_available(tn_backend *be) {
+    size_t fr = 0, tot = 0;
+    if (cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return fr;
+}
+
 static void cu_destroy(tn_backend *be) {
     if (!be) return;
     cuda_ctx *c = ctx_of(be);
@@ -326,6 +335,7 @@ extern "C" tn_backend *tn_backend_cuda_create(int gpu, int tf32, tn_err *e) {
     be->act_bwd = cu_act_bwd, be->bn_bwd = cu_bn_bwd, be->loss = cu_loss, be->sgd = cu_sgd;
     be->sumsq = cu_sumsq, be->dot = cu_dot, be->diffsq = cu_diffsq, be->row_norms = cu_row_norms;
     be->perturb = cu_perturb;
+    be->mem_available = cu_mem_available;
     be->destroy = cu_destroy;
     return be;
 }

@@ -9,17 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-size_t tn_host_mem_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    size_t kb = 0;
-    if (!f) return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
-    fclose(f);
-    return kb * 1024;
-}
-
 static int open_backend(tn_trainer *t, tn_err *e) {
     const tn_config *c = &t->rc;
     tn_err_clear(&t->be_err);
@@ -164,12 +153,10 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
                    ((size_t)t->train.n + t->test.n) * ((size_t)t->train.p + 1) * sizeof(float);
     double gib = bytes / 1073741824.0;
     if (open_backend(t, e)) return e->code;
-    if (!strcmp(t->be->name, "cpu")) {
-        size_t avail = tn_host_mem_available();
-        if (avail && bytes > avail)
-            return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB (weights, optimizer state, activations of %d rows, data) but %.2f GiB is available; reduce --width, --depth or --batch (or use --opt sgd)",
-                           gib, nb, avail / 1073741824.0);
-    }
+    size_t avail = t->be->mem_available(t->be);
+    if (avail && bytes > avail)
+        return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB on the %s backend (weights, optimizer state, activations of %d rows, data) but %.2f GiB is free; reduce --width, --depth or --batch (or use --opt sgd)",
+                       gib, t->be->name, nb, avail / 1073741824.0);
     if (tn_run_dir_create(rc, t->dir, sizeof t->dir, e)) return e->code;
     if (tn_model_create(&t->mdl, t->be, rc, t->train.p, t->train.d, nb, &t->be_err))
         return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);

@@ -37,6 +37,4 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
                    double ba, double samples_per_s, double seconds);
 int tn_trainer_save(tn_trainer *t);
 void tn_trainer_report(tn_trainer *t, const tn_train_summary *s);
-/* Host memory available to this process (MemAvailable), in bytes; 0 if unknown. */
-size_t tn_host_mem_available(void);
 #endif

@@ -474,3 +474,37 @@ TEST(Gpu, TrainParityTf32) {
 }
 
 } // namespace
+
+// The memory planner refuses, before allocating, a run that cannot fit in the device's free
+// memory, naming both numbers.
+TEST(Gpu, PlannerRefusesWhatCannotFit) {
+    if (tn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    std::vector<std::string> flags = {"--arch", "plain", "--width", "400000", "--depth", "3", "--backend",
+                                      "cuda", "--steps", "1", "--out", run_dir("refuse")};
+    std::vector<char *> argv;
+    for (auto &s : flags) argv.push_back(&s[0]);
+    tn_config c;
+    tn_err e{};
+    tn_config_defaults(&c);
+    ASSERT_EQ(tn_config_parse(&c, (int)argv.size(), argv.data(), &e), 0) << e.msg;
+    tn_train_summary s;
+    EXPECT_EQ(tn_train(&c, 1, &s, &e), TN_EINPUT);
+    EXPECT_NE(std::string(e.msg).find("GiB"), std::string::npos) << e.msg;
+    EXPECT_NE(std::string(e.msg).find("cuda"), std::string::npos) << e.msg;
+}
+
+// Same GPU, same flags: bit-identical metrics run to run (one stream, fixed cuBLAS workspace,
+// no float atomics).
+TEST(Gpu, RunToRunBitIdentical) {
+    if (tn_cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device";
+    std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "96", "--depth", "20", "--n", "256",
+                                  "--momentum", "0.9", "--steps", "20", "--eval-every", "5"};
+    std::string a = train(f, "cuda", "a"), b = train(f, "cuda", "b");
+    ASSERT_FALSE(a.empty() || b.empty());
+    auto ma = metrics(a), mb = metrics(b);
+    ASSERT_EQ(ma.size(), mb.size());
+    for (size_t i = 0; i < ma.size(); i++) {
+        EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
+        EXPECT_EQ(ma[i].test_loss, mb[i].test_loss) << "step " << ma[i].step;
+    }
+}

@@ -84,9 +84,15 @@ struct tn_backend {
     int (*row_norms)(tn_backend *be, int n, int m, const float *x, float *out);
     /* Sharpness perturbation: w[i] += sigma * |w[i]| * eps[i] */
     int (*perturb)(tn_backend *be, size_t n, float *w, const float *eps, float sigma);
+    /* Bytes this backend can still allocate (host MemAvailable, device free memory); 0 unknown.
+     * The memory planner compares a run's estimate with it before allocating anything. */
+    size_t (*mem_available)(tn_backend *be);
 
     void (*destroy)(tn_backend *be);
 };
+
+/* Host memory available to this process (MemAvailable of /proc/meminfo), in bytes; 0 if unknown. */
+size_t tn_host_mem_available(void);
 
 /* Creators. threads <= 0 means all cores. */
 tn_backend *tn_backend_cpu_create(int threads, tn_err *e);
