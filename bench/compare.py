@@ -43,9 +43,10 @@ def run_taunet(binary, preset, a):
 
 
 def run_torch(python, preset, a, extra=()):
+    slow = a.torch_device == "cpu" and "bn" in preset and "1202" in preset  # ~25 s/step on 2 cores
     cmd = [python, os.path.join(HERE, "peers", "torch_fc.py"), *PRESETS[preset], "--threads", str(a.threads),
-           "--device", a.torch_device, "--repeats", str(a.torch_repeats(preset)),
-           "--steps-per-repeat", str(a.steps), *extra]
+           "--device", a.torch_device, "--repeats", "2" if slow else str(a.repeats),
+           "--steps-per-repeat", "1" if slow else str(a.steps), "--warmup", "1" if slow else "2", *extra]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=a.timeout)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -64,9 +65,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--presets", default=",".join(PRESETS))
     ap.add_argument("--out", help="JSON with every measurement")
+    ap.add_argument("--md", help="also write the printed report (markdown) to this file")
     a = ap.parse_args()
-    # very slow torch configurations get fewer repeats so the comparison finishes
-    a.torch_repeats = lambda p: 3 if "bn" in p and "1202" in p else a.repeats
 
     rows, raw = [], []
     for preset in a.presets.split(","):
@@ -92,23 +92,33 @@ def main():
         print(f"{preset}: taunet {t_tn:.5f} s/step, torch {t_th:.5f} s/step, ratio {t_th / t_tn:.2f}x", file=sys.stderr)
 
     by = {r["config"]: r for r in rows}
-    print(f"\n{datetime.date.today()} | {platform.node()} | {platform.processor() or platform.machine()} | "
+    report = []
+
+    def say(text=""):
+        report.append(text)
+        print(text)
+
+    say(f"command: {' '.join(sys.argv)}")
+    say(f"\n{datetime.date.today()} | {platform.node()} | {platform.processor() or platform.machine()} | "
           f"{os.cpu_count()} cpus | threads {a.threads} | backend {a.backend} | torch on {a.torch_device}\n")
     hdr = "| config | taunet s/step | torch s/step | torch/taunet | GFLOP/s | of sgemm | GEMM share | peak GiB |"
     if a.cuda_graph:
         hdr += " torch graph s/step | graph/taunet |"
-    print(hdr)
-    print("|" + "---|" * (hdr.count("|") - 1))
+    say(hdr)
+    say("|" + "---|" * (hdr.count("|") - 1))
     for r in rows:
         line = (f"| {r['config']} | {r['taunet_s']:.5f} | {r['torch_s']:.5f} | {r['ratio']:.2f}x | "
                 f"{r['taunet_gflops']:.1f} | {100 * r['sgemm_fraction']:.0f}% | {100 * r['gemm_share']:.0f}% | "
                 f"{r['peak_gib']:.3f} |")
         if a.cuda_graph:
             line += f" {r['torch_graph_s']:.5f} | {r['ratio_graph']:.2f}x |"
-        print(line)
+        say(line)
     if "resnet-m128-L1202" in by and "resnet-bn-m128-L1202" in by:
-        print(f"\nBN cost at depth 1202: {by['resnet-bn-m128-L1202']['taunet_s'] / by['resnet-m128-L1202']['taunet_s']:.2f}x "
+        say(f"\nBN cost at depth 1202: {by['resnet-bn-m128-L1202']['taunet_s'] / by['resnet-m128-L1202']['taunet_s']:.2f}x "
               f"the step without BN (target <= 1.3x)")
+    if a.md:
+        with open(a.md, "w") as f:
+            f.write("\n".join(report) + "\n")
     if a.out:
         os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
         with open(a.out, "w") as f:

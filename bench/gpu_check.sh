@@ -6,8 +6,10 @@
 #      parity, TF32) and the kernel emulation tests;
 #   3. trains a few configurations with --backend cuda and --backend cpu and tabulates s/step
 #      (from each run's summary.json; includes the evaluations at step 0 and at the end).
-# Writes OUTDIR/table.md (the short table), OUTDIR/build.log, OUTDIR/tests.log, OUTDIR/train.log,
-# OUTDIR/ptxas.txt, and the run directories under OUTDIR/runs. Meant to finish in well under 8 minutes.
+#   4. runs the performance benchmark (bench/compare.py: taunet vs PyTorch eager and CUDA-graphed
+#      when torch with CUDA is importable), the wide configurations, and the largest width at depth 4.
+# Writes OUTDIR/table.md (the short table), OUTDIR/bench.md and bench.json, OUTDIR/build.log,
+# OUTDIR/tests.log, OUTDIR/train.log, OUTDIR/ptxas.txt, and the run directories under OUTDIR/runs. Meant to finish in well under 8 minutes.
 # Without a GPU (no nvidia-smi, or taunet sees no device) it says why and exits 0 after the build.
 #
 # usage: bench/gpu_check.sh [--dry-run] [--reuse-build DIR] [--build-dir DIR] OUTDIR
@@ -132,6 +134,31 @@ done
 echo >>"$out/table.md"
 echo "s/step from summary.json (includes the evaluations at step 0 and at the end); $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); $(nproc) CPU cores" >>"$out/table.md"
 cat "$out/table.md"
+
+# ---- 4. the performance benchmark: taunet bench presets side by side with PyTorch on the GPU
+# (eager and CUDA-graphed) when torch with CUDA is importable, else taunet alone; then the wide
+# configurations (non-GEMM share) and the largest width at depth 4.
+PY=python3
+if $PY -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
+  say "benchmark: taunet vs PyTorch (eager and CUDA graphs) on the GPU"
+  timeout 300 $PY bench/compare.py --taunet "$bin" --python "$(command -v $PY)" --backend cuda --torch-device cuda \
+    --cuda-graph --threads "$(nproc)" --rounds 1 --repeats 5 --out "$out/bench.json" --md "$out/bench.md" \
+    >>"$out/train.log" 2>&1 || say "compare.py failed (see train.log)"
+else
+  say "benchmark: torch with CUDA is not importable; taunet alone"
+  timeout 200 "$bin" bench --preset all --backend cuda --json "$out/bench.json" >"$out/bench.md" 2>&1 ||
+    say "taunet bench failed (see bench.md)"
+fi
+for w in 8192 16384; do
+  timeout 60 "$bin" bench --backend cuda --arch plain --width $w --depth 4 --repeats 3 >>"$out/bench.md" 2>&1
+  timeout 60 "$bin" bench --backend cuda --math tf32 --arch plain --width $w --depth 4 --repeats 3 >>"$out/bench.md" 2>&1
+done
+echo "largest width at depth 4 (fp32, plain SGD):" >>"$out/bench.md"
+for w in 32768 65536 81920; do
+  timeout 90 "$bin" bench --backend cuda --arch plain --width $w --depth 4 --warmup 1 --repeats 1 \
+    --steps-per-repeat 1 >>"$out/bench.md" 2>&1 || echo "width $w: did not run (exit $?)" >>"$out/bench.md"
+done
+cat "$out/bench.md"
 verdict="passed"
 [ $fail -eq 0 ] || verdict="FAILED, see $out/tests.log"
 say "done in $(($(date +%s) - t0)) s; tests $verdict"

@@ -22,7 +22,7 @@ typedef struct {
 /* OpenBLAS exports this; declared here because cblas.h of other BLAS builds lacks it. */
 void openblas_set_num_threads(int num_threads);
 
-#define PAR_MIN 16384 /* below this many elements a loop runs on one thread */
+#define PAR_MIN 4096 /* below this many elements a loop runs on one thread */
 #define CHUNK 4096    /* reduction chunk: partial sums per chunk, combined in order */
 
 static void *cpu_alloc(tn_backend *be, size_t bytes) {

@@ -44,6 +44,7 @@ static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_c
 static double sgemm_rate(tn_backend *be, const tn_model *m, int n) {
     int p = m->p, w = m->m;
     size_t big = (size_t)(p > w ? p : w);
+    if (big > 16384) return NAN; /* the scratch would double the memory of the widest runs */
     float *a = be->alloc(be, (size_t)n * big * sizeof(float)), *b = be->alloc(be, big * big * sizeof(float)),
           *c = be->alloc(be, (size_t)n * big * sizeof(float) + big * big * sizeof(float));
     if (!a || !b || !c) return NAN;

@@ -120,7 +120,10 @@ int tn_cli_bench(int argc, char **argv) {
     if (!rc && json_path) {
         tn_err e = {0};
         if (!strcmp(json_path, "-")) printf("%s\n", j.s);
-        else if (tn_write_atomic(json_path, j.s, j.len, &e)) rc = fprintf(stderr, "taunet: %s\n", e.msg), 1;
+        else if (tn_write_atomic(json_path, j.s, j.len, &e)) {
+            fprintf(stderr, "taunet: %s\n", e.msg);
+            rc = 1;
+        }
     }
     tn_json_free(&j);
     return rc;
