@@ -12,6 +12,7 @@ static const char *usage =
     "  export    write a run's weights as .npy files (one per tensor)\n"
     "  sweep     train a grid of configurations (flag lists), one results.jsonl line per run\n"
     "  report    a table (and figures) of a sweep's results\n"
+    "  experiment  run a named claim (sweep, check, REPORT.md, figure): taunet experiment list\n"
     "  info      what this build and machine offer (backends, threads, memory)\n"
     "  help CMD  the flags of a command\n"
     "\n"
@@ -29,7 +30,7 @@ static const char *train_help =
     "  --n N  --n-test N                synthetic: train / test points on the unit sphere [512, 512]\n"
     "  --input-dim P  --classes D       synthetic: dimension and classes [64, 10]\n"
     "  --labels uniform|teacher         synthetic: random labels or a random teacher net [teacher]\n"
-    "  --subset N                       keep the first N training examples (file order)\n"
+    "  --subset N                       keep the first N training examples (file order; 0: all)\n"
     "  --label-noise F                  replace a fraction F of training labels by random ones\n"
     "  --preprocess scale|standardize|unitnorm|none   [scale for images, unitnorm for synthetic]\n"
     "training\n"
@@ -48,14 +49,14 @@ static const char *train_help =
     "                                   or all: logged per evaluation (docs/DIAGNOSTICS.md)\n"
     "  --sharp-sigma S --sharp-draws K  sharpness: relative perturbation scale and draws [0.01, 5]\n"
     "  --out DIR                        run directory [runs/<time>-<arch>-m<W>-L<D>-s<seed>]\n"
-    "  --ckpt-every K                   checkpoint every K steps (always at the end) [0]\n"
+    "  --ckpt-every K                   checkpoint every K steps (and at the end, unless diverged) [0]\n"
     "  --resume DIR                     continue DIR bit-exactly; may change --steps/--epochs,\n"
     "                                   --halt-after, --threads, --backend, --gpu, --eval-every,\n"
     "                                   --ckpt-every, --target-loss\n"
     "  --halt-after N                   stop after N steps of this invocation (status halted;\n"
     "                                   continue with --resume) for time-sliced jobs\n"
     "outputs: DIR/config.json, DIR/metrics.jsonl (one line per evaluation), DIR/summary.json\n"
-    "(status finished|converged|diverged|halted|interrupted), DIR/checkpoint.bin\n";
+    "(status finished|converged|diverged|halted|interrupted|failed), DIR/checkpoint.bin\n";
 
 static const char *export_help =
     "usage: taunet export RUN_DIR [--out DIR]\n"
@@ -81,6 +82,21 @@ static const char *report_help =
     "one row per run: varied flags, status, steps, steps_to_target, train loss/acc, test acc, s/step\n"
     "figures (python3 + matplotlib, bench/figures.py) go to DIR/figures unless --figures none\n";
 
+static const char *experiment_help =
+    "usage: taunet experiment NAME|list [--scale ci|full] [--out DIR] [--threads T] [--backend B]\n"
+    "                          [--data DIR] [--dry-run]\n"
+    "  runs the sweeps of one of the seed's claims, checks the claim on the results and writes\n"
+    "  DIR/claim.json, DIR/REPORT.md and DIR/NAME.png (matplotlib); prints\n"
+    "  CLAIM NAME: SUPPORTED|NOT SUPPORTED - key numbers\n"
+    "  NAME        width-depth, tau-depth, output-norm, layer-norms-1202, random-labels (or list)\n"
+    "  --scale     ci: minutes on a CPU; full: the paper-scale version for a GPU [ci]\n"
+    "  --out DIR   [runs/exp-NAME-SCALE]; sweeps go to DIR/sweep (rerunning resumes them)\n"
+    "  --threads T --backend B   passed to every run\n"
+    "  --data DIR  Fashion-MNIST directory for the image experiments [the bundled sample]\n"
+    "  --dry-run   validate and print the sweeps (taunet sweep --dry-run), run nothing\n"
+    "exit codes: 0 claim supported, 3 not supported by the data, 2 bad usage, 1 failure.\n"
+    "docs/EXPERIMENTS.md; needs python3 (bench/experiments.py)\n";
+
 static const char *info_help = "usage: taunet info\nprints the version, backends, threads and memory\n";
 
 int tn_cli_help(const char *cmd) {
@@ -89,9 +105,10 @@ int tn_cli_help(const char *cmd) {
     else if (!strcmp(cmd, "export")) fputs(export_help, stdout);
     else if (!strcmp(cmd, "sweep")) fputs(sweep_help, stdout);
     else if (!strcmp(cmd, "report")) fputs(report_help, stdout);
+    else if (!strcmp(cmd, "experiment")) fputs(experiment_help, stdout);
     else if (!strcmp(cmd, "info")) fputs(info_help, stdout);
     else {
-        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, sweep, report, info\n", cmd);
+        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, sweep, report, experiment, info\n", cmd);
         return 2;
     }
     return 0;

@@ -252,6 +252,10 @@ int tn_config_validate(const tn_config *c, tn_err *e) {
     if (c->opt == TN_OPT_GD && c->data.kind == TN_DATA_SYNTHETIC && c->data.n_train > 1000000)
         return tn_fail(e, TN_EINPUT, "--opt gd with --n %d: full-batch GD needs the whole set in one batch; use --opt sgd", c->data.n_train);
     if (tn_diag_mask(c->diag, e) == TN_DIAG_INVALID) return e->code;
+    if (c->depth < 2 && c->train_what == TN_TRAIN_HIDDEN)
+        return tn_fail(e, TN_EINPUT, "--train hidden with --depth 1: there is no hidden layer to train; use --depth 2 or more, or --train all");
+    if (c->depth < 2 && c->bn)
+        return tn_fail(e, TN_EINPUT, "--bn on with --depth 1: BN applies to hidden layers and there is none; use --depth 2 or more");
     if (c->halt_after && c->steps == 0)
         return tn_fail(e, TN_EINPUT, "--halt-after needs a step budget (--steps or --epochs)");
     return 0;

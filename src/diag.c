@@ -31,6 +31,14 @@ unsigned tn_diag_mask(const char *list, tn_err *e) {
     return mask;
 }
 
+size_t tn_diag_bytes(const tn_config *c, int p, int d, int nb) {
+    unsigned mask = tn_diag_mask(c->diag, NULL);
+    size_t m = (size_t)c->width, L = (size_t)c->depth;
+    size_t nw = m * p + (L - 1) * m * m + (size_t)d * m, v = m + p + d + nb;
+    size_t copies = ((mask & TN_DIAG_DIST) ? 1 : 0) + ((mask & TN_DIAG_SHARPNESS) ? 2 : 0);
+    return mask ? (copies * nw + 3 * v) * sizeof(float) : 0;
+}
+
 int tn_diag_open(tn_diag *d, tn_model *m, const tn_config *c, tn_err *e) {
     tn_backend *be = m->be;
     memset(d, 0, sizeof *d);

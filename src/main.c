@@ -81,6 +81,7 @@ static int cmd_info(void) {
     return 0;
 }
 
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         tn_cli_help(NULL);

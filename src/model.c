@@ -21,7 +21,9 @@ long long tn_model_param_count(const tn_config *c, int p, int d) {
 size_t tn_model_bytes(const tn_config *c, int p, int d, int nb) {
     size_t m = (size_t)c->width, L = (size_t)c->depth, n = (size_t)nb;
     size_t nw = m * p + (L - 1) * m * m + (size_t)d * m;
-    size_t copies = 2 + (c->momentum > 0 ? 1 : 0); /* w, grad, velocity */
+    /* the same predicates as tn_model_create: w; grads unless fused SGD; velocity with momentum */
+    int fused = c->momentum == 0.0 && !(tn_diag_mask(c->diag, NULL) & TN_DIAG_GRAD);
+    size_t copies = 1 + (fused ? 0 : 1) + (c->momentum > 0 ? 1 : 0);
     size_t nbn = c->bn ? (L - 1) * m : 0;
     size_t fl = nw * copies + nbn * (2 * copies + 4);
     fl += L * n * m + (c->bn ? (L - 1) : 1) * n * m + n * m * 4 + n * (size_t)p + 2 * n * (size_t)d + 8;
@@ -56,8 +58,8 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
     mdl->fused_sgd = c->momentum == 0.0 && !(tn_diag_mask(c->diag, e) & TN_DIAG_GRAD);
 
     ALLOC(mdl->w, mdl->nw, float);
-    if (!mdl->fused_sgd) {
-        ALLOC(mdl->gw, mdl->nw, float);
+    if (!mdl->fused_sgd) ALLOC(mdl->gw, mdl->nw, float);
+    if (c->momentum > 0.0) {
         ALLOC(mdl->vw, mdl->nw, float);
         be->fill(be, mdl->vw, mdl->nw, 0.0f);
     }
@@ -231,7 +233,7 @@ int tn_model_update(tn_model *mdl, float lr, float mu, float wd) {
     int st = 0;
     if (!mdl->fused_sgd)
         st |= be->sgd(be, mdl->train_hi - mdl->train_lo, mdl->w + mdl->train_lo, mdl->gw + mdl->train_lo,
-                      mdl->vw + mdl->train_lo, lr, mu, wd);
+                      mdl->vw ? mdl->vw + mdl->train_lo : NULL, lr, mdl->vw ? mu : 0.0f, wd);
     if (mdl->bn_trainable) st |= be->sgd(be, mdl->nbn, mdl->bnp, mdl->gbnp, mdl->vbnp, lr, mu, wd);
     return st ? be->err->code : 0;
 }

@@ -48,6 +48,10 @@ int tn_trainer_eval(tn_trainer *t, int split, double *loss, double *acc) {
     return 0;
 }
 
+static int diverged(const tn_trainer *t, double loss) {
+    return !isfinite(loss) || loss > 1e4 * fmax(1.0, t->st.first_loss);
+}
+
 /* One optimisation step t (0-based). Writes the batch loss and accuracy. */
 static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     tn_backend *be = t->be;
@@ -73,15 +77,14 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     t->lr = lr;
     if (tn_model_forward(&t->mdl, x, n, 1) || tn_model_loss(&t->mdl, y, n, 1, out)) return be->err->code;
     *loss = out[0] / n, *acc = out[1] / n;
-    if (!isfinite(*loss)) return 0; /* the caller records the divergence; no update */
+    /* No update when the caller will stop here: a diverged loss, or (GD) the target reached at
+     * these weights, so the stored weights are those of the recorded step. */
+    if (diverged(t, *loss)) return 0;
+    if (c->opt == TN_OPT_GD && c->target_loss > 0 && *loss <= c->target_loss) return 0;
     if (tn_model_backward(&t->mdl, x, n, lr, (float)c->wd) ||
         tn_model_update(&t->mdl, lr, (float)c->momentum, (float)c->wd))
         return be->err->code;
     return 0;
-}
-
-static int diverged(const tn_trainer *t, double loss) {
-    return !isfinite(loss) || loss > 1e4 * fmax(1.0, t->st.first_loss);
 }
 
 int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) {
@@ -184,6 +187,14 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
 out:
     signal(SIGINT, old);
     if (rc && !e->code) tn_fail(e, rc, "%s", t.be && t.be->err->msg[0] ? t.be->err->msg : "training failed");
+    if (rc && status != TN_STATUS_FAILED) {
+        /* a run that broke after it started is recorded as failed, with the reason */
+        sum->status = TN_STATUS_FAILED;
+        sum->steps_done = step;
+        snprintf(sum->reason, sizeof sum->reason, "%.500s", e->msg);
+        tn_err ignore = {0};
+        tn_run_dir_write_summary(t.dir, c, sum, &t.diag, &ignore);
+    }
     tn_trainer_close(&t);
     return rc ? e->code : 0;
 }

@@ -42,15 +42,18 @@ static int upload_data(tn_trainer *t, tn_err *e) {
 }
 
 /* Steps per epoch, total steps and the evaluation interval, from the data size. */
-static void resolve(tn_trainer *t) {
+static int resolve(tn_trainer *t, tn_err *e) {
     tn_config *c = &t->rc;
     int n = t->train.n;
     if (c->opt == TN_OPT_GD) c->batch = n;
     if (c->batch > n) c->batch = n;
     t->spe = c->opt == TN_OPT_GD ? 1 : (n + c->batch - 1) / c->batch;
+    if (c->bn && c->opt == TN_OPT_SGD && n > 1 && n % c->batch == 1)
+        return tn_fail(e, TN_EINPUT, "--bn on with %d training examples and --batch %d leaves a last minibatch of one example, whose batch variance is 0; choose another --batch or --subset", n, c->batch);
     if (c->steps < 0) c->steps = (long)ceil(c->epochs * (double)t->spe - 1e-9);
     t->total = c->steps;
     if (c->eval_every <= 0) c->eval_every = t->total >= 10 ? t->total / 10 : 1;
+    return 0;
 }
 
 static void print_table(tn_trainer *t, long long params, double gib) {
@@ -79,7 +82,7 @@ static int load_checkpoint(tn_trainer *t, tn_err *e) {
     int nr = 0;
     snprintf(path, sizeof path, "%s/checkpoint.bin", t->dir);
     refs[nr++] = (tn_tensor_ref){"w", m->w, m->nw};
-    if (!m->fused_sgd) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
+    if (m->vw) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
     if (m->bn) {
         refs[nr++] = (tn_tensor_ref){"bn", m->bnp, m->nbn};
         refs[nr++] = (tn_tensor_ref){"bn.velocity", m->vbnp, m->nbn};
@@ -111,7 +114,7 @@ int tn_trainer_save(tn_trainer *t) {
     tn_tensor_ref refs[6];
     int nr = 0, host = strcmp(t->be->name, "cpu") == 0, rc;
     refs[nr++] = (tn_tensor_ref){"w", m->w, m->nw};
-    if (!m->fused_sgd) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
+    if (m->vw) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
     if (m->bn) {
         refs[nr++] = (tn_tensor_ref){"bn", m->bnp, m->nbn};
         refs[nr++] = (tn_tensor_ref){"bn.velocity", m->vbnp, m->nbn};
@@ -142,14 +145,18 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     t->st.best_train_loss = t->st.best_test_acc = t->st.first_loss = NAN;
     if (tn_data_load(&c->data, &t->train, &t->test, e)) return e->code;
     t->st.p = t->train.p, t->st.d = t->train.d;
-    /* config.json reports the data as loaded (image sets fix n, p and d) */
-    t->rc.data.n_train = t->train.n, t->rc.data.n_test = t->test.n;
-    t->rc.data.p = t->train.p, t->rc.data.d = t->train.d;
-    resolve(t);
+    /* config.json reports image data as loaded (the files fix n, p and d; the flags --n,
+     * --n-test, --input-dim, --classes only shape synthetic data, whose --n must stay as given:
+     * it fixes where the test split starts in the random stream) */
+    if (c->data.kind != TN_DATA_SYNTHETIC) {
+        t->rc.data.n_train = t->train.n, t->rc.data.n_test = t->test.n;
+        t->rc.data.p = t->train.p, t->rc.data.d = t->train.d;
+    }
+    if (resolve(t, e)) return e->code;
     tn_config *rc = &t->rc;
     int nb = rc->batch;
     long long params = tn_model_param_count(rc, t->train.p, t->train.d);
-    size_t bytes = tn_model_bytes(rc, t->train.p, t->train.d, nb) +
+    size_t bytes = tn_model_bytes(rc, t->train.p, t->train.d, nb) + tn_diag_bytes(rc, t->train.p, t->train.d, nb) +
                    ((size_t)t->train.n + t->test.n) * ((size_t)t->train.p + 1) * sizeof(float);
     double gib = bytes / 1073741824.0;
     if (open_backend(t, e)) return e->code;
@@ -165,6 +172,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     if (!t->perm) return tn_fail(e, TN_ERUNTIME, "out of memory");
     if (rc->resume[0]) {
         if (load_checkpoint(t, e) || tn_run_dir_truncate_metrics(t->dir, t->st.step, &t->st.seconds, e)) return e->code;
+        t->st.steps_to_target = -1; /* the target may have changed: reached again if it still is */
     } else if (tn_model_init(&t->mdl, rc->seed)) {
         return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     }

@@ -195,6 +195,17 @@ TEST(CliBadInput, BadChoice) {
     expect_refused(t, cat(kTiny, {"--out", "run", "--loss", "foo"}), {"--loss", "foo", "mse", "xent"});
 }
 
+// Combinations that would silently do nothing or break BN are refused, naming the fix.
+TEST(CliBadInput, InconsistentCombinations) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    expect_refused(t, cat(kTiny, {"--out", "run", "--depth", "1", "--train", "hidden"}), {"--train hidden", "--depth"});
+    expect_refused(t, cat(kTiny, {"--out", "run", "--depth", "1", "--bn", "on"}), {"--bn on", "--depth"});
+    expect_refused(t, {"train", "--data", "synthetic", "--width", "8", "--depth", "2", "--bn", "on", "--n", "65",
+                       "--n-test", "8", "--batch", "64", "--steps", "2", "--threads", "1", "--out", "run"},
+                   {"--bn on", "--batch", "one example"});
+}
+
 TEST(CliBadInput, BadTau) {
     TempDir t;
     ASSERT_TRUE(t.ok());
@@ -465,6 +476,29 @@ TEST(CliResume, SgdMomentumPlainWdSchedule) {
 }
 
 TEST(CliResume, GdResnet) { expect_resume_exact(cat(kRes, {"--arch", "resnet", "--opt", "gd"})); }
+
+// Synthetic data with --subset: the test split must be the same after a resume (it starts after
+// --n points of the stream, so the stored --n must stay the user's).
+TEST(CliResume, SyntheticSubset) {
+    expect_resume_exact(cat(kRes, {"--arch", "resnet", "--opt", "sgd", "--batch", "8", "--subset", "40"}));
+}
+
+// GD stopping at --target-loss keeps the weights of the recorded step: the final loss does not
+// depend on how often the run evaluates.
+TEST(CliOutputs, GdTargetStopsAtTheRecordedWeights) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = {"train", "--arch", "plain", "--width", "32", "--depth", "3", "--n", "64", "--n-test", "16",
+              "--input-dim", "8", "--loss", "mse", "--opt", "gd", "--lr", "0.5", "--target-loss", "0.29",
+              "--steps", "200", "--threads", "1"};
+    ok_run(t, cat(f, {"--eval-every", "1", "--out", "e1"}));
+    ok_run(t, cat(f, {"--eval-every", "100", "--out", "e100"}));
+    std::string a = cli::slurp(t / "e1/summary.json"), b = cli::slurp(t / "e100/summary.json");
+    EXPECT_EQ(field(a, "status"), "\"converged\"") << a;
+    EXPECT_EQ(field(a, "steps_to_target"), field(b, "steps_to_target"));
+    EXPECT_EQ(field(a, "train_loss"), field(b, "train_loss"));
+    EXPECT_LE(std::stod(field(a, "train_loss")), 0.29);
+}
 
 // ================================================================== outputs
 

@@ -33,7 +33,7 @@ typedef struct tn_config {
     int batch; /* SGD minibatch; GD uses the whole training set */
     double lr, momentum, wd;
     tn_sched sched;
-    int milestones[TN_MAX_MILESTONES]; /* step schedule: epochs (or steps with --steps) */
+    int milestones[TN_MAX_MILESTONES]; /* step schedule: milestones in epochs */
     int n_milestones;
     double step_gamma;  /* lr factor at each milestone */
     long warmup;        /* linear warm-up steps */
