@@ -17,7 +17,19 @@
 
 typedef struct {
     int threads;
+    double *scratch; /* BN partial sums, grown on demand: no allocation inside a step */
+    size_t scratch_n;
 } cpu_ctx;
+
+static double *cpu_scratch(tn_backend *be, size_t n) {
+    cpu_ctx *c = be->ctx;
+    if (n > c->scratch_n) {
+        double *p = realloc(c->scratch, n * sizeof(double));
+        if (!p) return NULL;
+        c->scratch = p, c->scratch_n = n;
+    }
+    return c->scratch;
+}
 
 /* OpenBLAS exports this; declared here because cblas.h of other BLAS builds lacks it. */
 void openblas_set_num_threads(int num_threads);
@@ -121,12 +133,12 @@ static int cpu_gather_rows(tn_backend *be, const float *src, int cols, const int
  * combined in block order, so the result does not depend on the thread count. The variance is
  * accumulated around a per-column shift (the first row), which keeps the one-pass formula
  * accurate when |mean| >> std. */
-#define BN_ROWS 32
+#define BN_ROWS 64
 
 static int cpu_bn_stats(tn_backend *be, int n, int m, const float *z, float eps, float *mean,
                         float *invstd, float *run_mean, float *run_var, float momentum) {
     int nblk = (n + BN_ROWS - 1) / BN_ROWS;
-    double *part = malloc((size_t)nblk * 2 * m * sizeof(double));
+    double *part = cpu_scratch(be, (size_t)nblk * 2 * m);
     if (!part) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in bn_stats");
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
     for (int b = 0; b < nblk; b++) {
@@ -156,7 +168,6 @@ static int cpu_bn_stats(tn_backend *be, int n, int m, const float *z, float eps,
             run_var[j] = tn_ema(run_var[j], unbiased, momentum);
         }
     }
-    free(part);
     return 0;
 }
 
@@ -200,7 +211,7 @@ static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float 
     /* Column sums of du and du * xhat, row by row in fixed blocks (as bn_stats), then one
      * elementwise pass. */
     int nblk = (n + BN_ROWS - 1) / BN_ROWS;
-    double *part = malloc((size_t)nblk * 2 * m * sizeof(double) + 2 * (size_t)m * sizeof(float));
+    double *part = cpu_scratch(be, (size_t)nblk * 2 * m + (size_t)m);
     if (!part) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in bn_bwd");
     float *sdy = (float *)(part + (size_t)nblk * 2 * m), *sdyx = sdy + m;
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
@@ -233,7 +244,6 @@ static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float 
             o[j] = tn_bn_bwd(di[j], xhat, gamma[j], invstd[j], (float)n, sdy[j], sdyx[j]);
         }
     }
-    free(part);
     return 0;
 }
 
@@ -328,6 +338,7 @@ static size_t cpu_mem_available(tn_backend *be) { return tn_host_mem_available()
 
 static void cpu_destroy(tn_backend *be) {
     if (!be) return;
+    free(((cpu_ctx *)be->ctx)->scratch);
     free(be->ctx);
     free(be);
 }

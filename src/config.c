@@ -48,8 +48,9 @@ static int parse_long(const char *flag, const char *v, long lo, long hi, long *o
     return 0;
 }
 static int parse_int(const char *flag, const char *v, long lo, long hi, int *out, tn_err *e) {
-    long x;
-    if (parse_long(flag, v, lo, hi, &x, e)) return e->code;
+    long x = 0;
+    int rc = parse_long(flag, v, lo, hi, &x, e);
+    if (rc) return rc;
     *out = (int)x;
     return 0;
 }
@@ -145,8 +146,8 @@ static int copy_str(const char *flag, const char *v, char *dst, size_t cap, tn_e
 
 /* One flag with its value. */
 static int apply_flag(tn_config *c, const char *f, const char *v, tn_err *e) {
-    int k;
-    long l;
+    int k = 0;
+    long l = 0;
     if (!strcmp(f, "--arch")) {
         if (parse_choice(f, v, "plain|resnet|resnet-cifar", &k, e)) return e->code;
         c->arch = (tn_arch)k;

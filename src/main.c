@@ -81,7 +81,6 @@ static int cmd_info(void) {
     return 0;
 }
 
-
 int main(int argc, char **argv) {
     if (argc < 2) {
         tn_cli_help(NULL);
@@ -92,6 +91,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "sweep")) return tn_cli_sweep(argc - 2, argv + 2);
     if (!strcmp(cmd, "report")) return tn_cli_report(argc - 2, argv + 2);
+    if (!strcmp(cmd, "experiment")) return tn_cli_experiment(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info();
     if (!strcmp(cmd, "bench")) return tn_cli_bench(argc - 2, argv + 2);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
