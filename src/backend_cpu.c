@@ -247,6 +247,47 @@ static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float 
     return 0;
 }
 
+static int cpu_act_bn_bwd(tn_backend *be, int n, int m, const float *h, const float *dh, float tau,
+                          float *dhprev, const float *z, const float *mean, const float *invstd,
+                          const float *gamma, float *dz, float *dgamma, float *dbeta) {
+    int nblk = (n + BN_ROWS - 1) / BN_ROWS;
+    double *part = cpu_scratch(be, (size_t)nblk * 2 * m + (size_t)m);
+    if (!part) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in act_bn_bwd");
+    float *sdy = (float *)(part + (size_t)nblk * 2 * m), *sdyx = sdy + m;
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int b = 0; b < nblk; b++) {
+        double *s = part + (size_t)b * 2 * m, *sx = s + m;
+        for (int j = 0; j < m; j++) s[j] = 0.0, sx[j] = 0.0;
+        int hi = (b + 1) * BN_ROWS < n ? (b + 1) * BN_ROWS : n;
+        for (int i = b * BN_ROWS; i < hi; i++) {
+            size_t o = (size_t)i * m;
+            for (int j = 0; j < m; j++) {
+                float d = tn_relu_bwd(h[o + j], dh[o + j]);
+                if (dhprev) dhprev[o + j] = d;
+                float du = tau * d, xhat = (z[o + j] - mean[j]) * invstd[j];
+                s[j] += du;
+                sx[j] += (double)du * xhat;
+            }
+        }
+    }
+    for (int j = 0; j < m; j++) {
+        double s = 0.0, sx = 0.0;
+        for (int b = 0; b < nblk; b++) s += part[(size_t)b * 2 * m + j], sx += part[(size_t)b * 2 * m + m + j];
+        sdy[j] = (float)s, sdyx[j] = (float)sx;
+        if (dgamma) dgamma[j] = (float)sx;
+        if (dbeta) dbeta[j] = (float)s;
+    }
+#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
+    for (int i = 0; i < n; i++) {
+        size_t o = (size_t)i * m;
+        for (int j = 0; j < m; j++) {
+            float du = tau * tn_relu_bwd(h[o + j], dh[o + j]), xhat = (z[o + j] - mean[j]) * invstd[j];
+            dz[o + j] = tn_bn_bwd(du, xhat, gamma[j], invstd[j], (float)n, sdy[j], sdyx[j]);
+        }
+    }
+    return 0;
+}
+
 static int cpu_loss(tn_backend *be, tn_loss_kind kind, int n, int d, const float *logits,
                     const int32_t *labels, float scale, float *dlogits, float *out) {
     double sl = 0.0, sc = 0.0;
@@ -364,7 +405,7 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
         .gemm = cpu_gemm, .init_normal = cpu_init_normal, .gather_rows = cpu_gather_rows,
         .bn_stats = cpu_bn_stats, .bn_eval_stats = cpu_bn_eval_stats, .act_fwd = cpu_act_fwd,
         .act_bwd = cpu_act_bwd, .bn_bwd = cpu_bn_bwd, .loss = cpu_loss, .sgd = cpu_sgd,
-        .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb,
+        .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb, .act_bn_bwd = cpu_act_bn_bwd,
         .mem_available = cpu_mem_available,
         .destroy = cpu_destroy,
     };

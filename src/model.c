@@ -206,9 +206,16 @@ int tn_model_backward(tn_model *mdl, const float *x, int n, float lr, float wd) 
         float *W = tn_model_W(mdl, l), *dz = mdl->du;
         const float *hp = tn_model_h(mdl, l - 1);
         float tau = mdl->resnet ? mdl->tau : 1.0f;
-        st |= be->act_bwd(be, (size_t)n * m, tn_model_h(mdl, l), dh, tau, mdl->du,
-                          mdl->resnet ? dhn : NULL);
-        if (mdl->bn) {
+        if (mdl->bn && be->act_bn_bwd) {
+            /* fused: dz goes to dh (consumed element by element) */
+            dz = dh;
+            st |= be->act_bn_bwd(be, n, m, tn_model_h(mdl, l), dh, tau, mdl->resnet ? dhn : NULL, zbuf(mdl, l),
+                                 bn_at(mdl, mdl->mean, l), bn_at(mdl, mdl->invstd, l), bn_at(mdl, mdl->bnp, l),
+                                 dz, bn_at(mdl, mdl->gbnp, l), bn_at(mdl, mdl->gbnp + half, l));
+        } else {
+            st |= be->act_bwd(be, (size_t)n * m, tn_model_h(mdl, l), dh, tau, mdl->du, mdl->resnet ? dhn : NULL);
+        }
+        if (mdl->bn && !be->act_bn_bwd) {
             /* dz goes to dh (free now: its content is consumed) to avoid another buffer */
             dz = dh;
             st |= be->bn_bwd(be, n, m, zbuf(mdl, l), bn_at(mdl, mdl->mean, l), bn_at(mdl, mdl->invstd, l),

@@ -84,6 +84,12 @@ struct tn_backend {
     int (*row_norms)(tn_backend *be, int n, int m, const float *x, float *out);
     /* Sharpness perturbation: w[i] += sigma * |w[i]| * eps[i] */
     int (*perturb)(tn_backend *be, size_t n, float *w, const float *eps, float sigma);
+    /* Optional (may be NULL): act_bwd followed by bn_bwd in one op, without materialising du
+     * (the CPU fuses the column sums into the activation backward: two passes instead of three).
+     * dz may alias dh. The orchestrator falls back to the two ops when NULL. */
+    int (*act_bn_bwd)(tn_backend *be, int n, int m, const float *h, const float *dh, float tau,
+                      float *dhprev, const float *z, const float *mean, const float *invstd,
+                      const float *gamma, float *dz, float *dgamma, float *dbeta);
     /* Bytes this backend can still allocate (host MemAvailable, device free memory); 0 unknown.
      * The memory planner compares a run's estimate with it before allocating anything. */
     size_t (*mem_available)(tn_backend *be);
