@@ -205,6 +205,18 @@ static int cpu_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh
     return 0;
 }
 
+/* BN backward's column sums: block partials (du, du * xhat) combined in block order. */
+static void merge_bn_sums(const double *part, int nblk, int m, float *sdy, float *sdyx, float *dgamma,
+                          float *dbeta) {
+    for (int j = 0; j < m; j++) {
+        double s = 0.0, sx = 0.0;
+        for (int b = 0; b < nblk; b++) s += part[(size_t)b * 2 * m + j], sx += part[(size_t)b * 2 * m + m + j];
+        sdy[j] = (float)s, sdyx[j] = (float)sx;
+        if (dgamma) dgamma[j] = (float)sx;
+        if (dbeta) dbeta[j] = (float)s;
+    }
+}
+
 static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean,
                       const float *invstd, const float *gamma, const float *du, float *dz,
                       float *dgamma, float *dbeta) {
@@ -228,13 +240,7 @@ static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float 
             }
         }
     }
-    for (int j = 0; j < m; j++) {
-        double s = 0.0, sx = 0.0;
-        for (int b = 0; b < nblk; b++) s += part[(size_t)b * 2 * m + j], sx += part[(size_t)b * 2 * m + m + j];
-        sdy[j] = (float)s, sdyx[j] = (float)sx;
-        if (dgamma) dgamma[j] = (float)sx;
-        if (dbeta) dbeta[j] = (float)s;
-    }
+    merge_bn_sums(part, nblk, m, sdy, sdyx, dgamma, dbeta);
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
     for (int i = 0; i < n; i++) {
         const float *zi = z + (size_t)i * m, *di = du + (size_t)i * m;
@@ -270,13 +276,7 @@ static int cpu_act_bn_bwd(tn_backend *be, int n, int m, const float *h, const fl
             }
         }
     }
-    for (int j = 0; j < m; j++) {
-        double s = 0.0, sx = 0.0;
-        for (int b = 0; b < nblk; b++) s += part[(size_t)b * 2 * m + j], sx += part[(size_t)b * 2 * m + m + j];
-        sdy[j] = (float)s, sdyx[j] = (float)sx;
-        if (dgamma) dgamma[j] = (float)sx;
-        if (dbeta) dbeta[j] = (float)s;
-    }
+    merge_bn_sums(part, nblk, m, sdy, sdyx, dgamma, dbeta);
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
     for (int i = 0; i < n; i++) {
         size_t o = (size_t)i * m;

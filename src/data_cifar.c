@@ -4,6 +4,7 @@
  * each; any count is accepted so tests can use tiny files. */
 #define _POSIX_C_SOURCE 200809L
 #include "taunet/data.h"
+#include "data_files.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,79 +16,11 @@
 #define CIFAR_REC (1 + CIFAR_P)
 #define FETCH_HINT "re-download it (data/fetch.sh cifar10)"
 
-/* Whole decompressed file into a malloc'd buffer (same approach as the IDX reader: read first,
- * then validate the size, so messages can state what the file really holds). */
-static int read_all(const char *path, unsigned char **out, size_t *out_len, tn_err *e) {
-    *out = NULL;
-    *out_len = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return tn_fail(e, TN_ERUNTIME, "data: %s: cannot open (%s); check permissions", path,
-                       errno ? strerror(errno) : "out of memory");
-    gzbuffer(f, 1u << 18);
-    size_t cap = (size_t)CIFAR_REC * 1024, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        gzclose(f);
-        return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                gzclose(f);
-                return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory after %zu bytes", path, len);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t want = cap - len;
-        if (want > (1u << 30)) want = 1u << 30; /* gzread takes an unsigned int */
-        int got = gzread(f, buf + len, (unsigned)want);
-        const int sys_errno = errno; /* before anything else can overwrite it */
-        if (got > 0) {
-            len += (size_t)got;
-            continue;
-        }
-        int zerr = Z_OK;
-        char zmsg[128]; /* gzerror's text lives in the gzFile: copy it before gzclose */
-        const char *zm = gzerror(f, &zerr);
-        const size_t pl = strlen(path); /* zlib prefixes "path: "; we print the path already */
-        if (strncmp(zm, path, pl) == 0 && zm[pl] == ':' && zm[pl + 1] == ' ') zm += pl + 2;
-        snprintf(zmsg, sizeof zmsg, "%s", zm);
-        if (got == 0 && zerr == Z_OK) break;
-        free(buf);
-        gzclose(f);
-        if (zerr == Z_BUF_ERROR)
-            return tn_fail(e, TN_EINPUT, "data: %s: truncated gzip stream after %zu bytes; " FETCH_HINT,
-                           path, len);
-        if (zerr == Z_ERRNO || zerr == Z_MEM_ERROR)
-            return tn_fail(e, TN_ERUNTIME, "data: %s: read error (%s); check the disk and retry", path,
-                           zerr == Z_ERRNO ? strerror(sys_errno) : zmsg);
-        return tn_fail(e, TN_EINPUT, "data: %s: corrupt gzip data (%s); " FETCH_HINT, path, zmsg);
-    }
-    gzclose(f);
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
-/* dir/name or dir/name.gz (raw preferred when both exist). */
-static int find_file(const char *dir, const char *name, char *path, size_t cap) {
-    struct stat st;
-    snprintf(path, cap, "%s/%s", dir, name);
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 1;
-    snprintf(path, cap, "%s/%s.gz", dir, name);
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 1;
-    return 0;
-}
-
 /* Validate one file and append its records to ds (x/y grown with realloc). */
 static int append_file(const char *path, tn_dataset *ds, tn_err *e) {
     unsigned char *b;
     size_t len;
-    int rc = read_all(path, &b, &len, e);
+    int rc = tn_data_read_all(path, FETCH_HINT, &b, &len, e);
     if (rc) return rc;
     if (len == 0) {
         free(b);
@@ -156,7 +89,7 @@ int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err
                        "data: %s: no such directory; fetch CIFAR-10 into it with data/fetch.sh cifar10 %s",
                        dir, dir);
     for (int i = 0; i < 6; i++)
-        if (!find_file(dir, names[i], paths[i], sizeof paths[i])) {
+        if (!tn_data_find_file(dir, names[i], paths[i], sizeof paths[i])) {
             /* the official tarball unpacks into cifar-10-batches-bin/: point at it if present */
             char sub[4096];
             snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir);

@@ -5,6 +5,7 @@
  * from different splits) gets its own one-line message that names the file and the fix. */
 #define _POSIX_C_SOURCE 200809L
 #include "taunet/data.h"
+#include "data_files.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,75 +19,6 @@
 
 static uint32_t be32(const unsigned char *b) {
     return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-}
-
-/* Whole (decompressed) content of `path` into a malloc'd buffer. Reading everything first,
- * rather than trusting the header, lets us report exactly how many bytes the file holds and
- * never allocate what a corrupt header claims. */
-static int read_all(const char *path, unsigned char **out, size_t *out_len, tn_err *e) {
-    *out = NULL;
-    *out_len = 0;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return tn_fail(e, TN_EINPUT, "data: %s: no such file; " FETCH_HINT, path);
-        return tn_fail(e, TN_ERUNTIME, "data: %s: cannot stat (%s); check the path and permissions",
-                       path, strerror(errno));
-    }
-    if (S_ISDIR(st.st_mode))
-        return tn_fail(e, TN_EINPUT, "data: %s: is a directory, expected an IDX file", path);
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return tn_fail(e, TN_ERUNTIME, "data: %s: cannot open (%s); check permissions", path,
-                       errno ? strerror(errno) : "out of memory");
-    gzbuffer(f, 1u << 18);
-    size_t cap = 1u << 20, len = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        gzclose(f);
-        return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory", path);
-    }
-    for (;;) {
-        if (len == cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                gzclose(f);
-                return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory after %zu bytes", path, len);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t want = cap - len;
-        if (want > (1u << 30)) want = 1u << 30; /* gzread takes an unsigned int */
-        int got = gzread(f, buf + len, (unsigned)want);
-        const int sys_errno = errno; /* before anything else can overwrite it */
-        if (got > 0) {
-            len += (size_t)got;
-            continue;
-        }
-        int zerr = Z_OK;
-        char zmsg[128]; /* gzerror's text lives in the gzFile: copy it before gzclose */
-        const char *zm = gzerror(f, &zerr);
-        const size_t pl = strlen(path); /* zlib prefixes "path: "; we print the path already */
-        if (strncmp(zm, path, pl) == 0 && zm[pl] == ':' && zm[pl + 1] == ' ') zm += pl + 2;
-        snprintf(zmsg, sizeof zmsg, "%s", zm);
-        if (got == 0 && zerr == Z_OK) break; /* clean end of file */
-        int code = (zerr == Z_ERRNO || zerr == Z_MEM_ERROR) ? TN_ERUNTIME : TN_EINPUT;
-        free(buf);
-        gzclose(f);
-        if (zerr == Z_BUF_ERROR) /* zlib's "unexpected end of file": compressed stream cut off */
-            return tn_fail(e, TN_EINPUT, "data: %s: truncated gzip stream after %zu bytes; " FETCH_HINT,
-                           path, len);
-        if (code == TN_ERUNTIME)
-            return tn_fail(e, code, "data: %s: read error (%s); check the disk and retry", path,
-                           zerr == Z_ERRNO ? strerror(sys_errno) : zmsg);
-        return tn_fail(e, code, "data: %s: corrupt gzip data (%s); " FETCH_HINT, path, zmsg);
-    }
-    gzclose(f);
-    *out = buf;
-    *out_len = len;
-    return 0;
 }
 
 /* Magic mismatch: say what the file actually looks like, the usual causes being swapped paths
@@ -106,9 +38,9 @@ int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_datase
     memset(out, 0, sizeof *out);
     unsigned char *ib = NULL, *lb = NULL;
     size_t il = 0, ll = 0;
-    int rc = read_all(images_path, &ib, &il, e);
+    int rc = tn_data_read_all(images_path, FETCH_HINT, &ib, &il, e);
     if (rc) return rc;
-    rc = read_all(labels_path, &lb, &ll, e);
+    rc = tn_data_read_all(labels_path, FETCH_HINT, &lb, &ll, e);
     if (rc) goto done;
 
     /* images header: magic, count, rows, cols */
@@ -211,16 +143,6 @@ done:
     return rc;
 }
 
-/* dir/name if it exists, else dir/name.gz; raw wins when both exist since `gunzip -k` leaves both
- * and reading raw is faster. Returns 1 and fills `path` when found. */
-static int find_file(const char *dir, const char *name, char *path, size_t cap) {
-    struct stat st;
-    snprintf(path, cap, "%s/%s", dir, name);
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 1;
-    snprintf(path, cap, "%s/%s.gz", dir, name);
-    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 1;
-    return 0;
-}
 
 int tn_mnist_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e) {
     memset(train, 0, sizeof *train);
@@ -241,7 +163,7 @@ int tn_mnist_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *
                        "fashion|mnist %s",
                        dir, dir);
     for (int i = 0; i < 4; i++)
-        if (!find_file(dir, names[i], paths[i], sizeof paths[i]))
+        if (!tn_data_find_file(dir, names[i], paths[i], sizeof paths[i]))
             return tn_fail(e, TN_EINPUT,
                            "data: %s: missing %s (expected train-images-idx3-ubyte, train-labels-idx1-ubyte, "
                            "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or .gz); fetch them "
