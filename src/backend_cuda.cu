@@ -70,7 +70,10 @@ static void *scratch(tn_backend *be, size_t bytes) {
     if (bytes <= c->ws_cap) return c->ws;
     size_t cap = ((bytes + (bytes >> 1)) | ((1u << 20) - 1)) + 1; /* 1.5x, whole MiB */
     cudaError_t st = cudaStreamSynchronize(c->stream);
-    if (st == cudaSuccess && c->ws) st = cudaFree(c->ws);
+    if (c->ws) {
+        cudaError_t fr = cudaFree(c->ws); /* freed whatever the sync said: no leak on errors */
+        if (st == cudaSuccess) st = fr;
+    }
     c->ws = NULL, c->ws_cap = 0;
     if (st == cudaSuccess) st = cudaMalloc(&c->ws, cap);
     if (st != cudaSuccess) {

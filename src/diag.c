@@ -157,7 +157,7 @@ static double sharpness(tn_diag *d, tn_model *m, const tn_config *c, const float
     if (tn_model_forward(m, x, rows, 0) || tn_model_loss(m, y, rows, 0, base)) return NAN;
     if (be->copy(be, d->wsave, m->w, m->nw * sizeof(float))) return NAN;
     for (int k = 0; k < c->sharp_draws; k++) {
-        if (be->init_normal(be, d->eps, m->nw, 1.0f, c->seed ^ 0x5348415250ULL, (uint64_t)k * (m->nw + 2)) ||
+        if (tn_draw_normal(be, d->eps, m->nw + (m->nw & 1), 1.0f, /* even: no padded scratch */ c->seed ^ 0x5348415250ULL, (uint64_t)k * (m->nw + 2)) ||
             be->perturb(be, m->nw, m->w, d->eps, (float)c->sharp_sigma) ||
             tn_model_forward(m, x, rows, 0) || tn_model_loss(m, y, rows, 0, pert) ||
             be->copy(be, m->w, d->wsave, m->nw * sizeof(float)))

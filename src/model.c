@@ -13,6 +13,18 @@
 
 static size_t even(size_t n) { return n + (n & 1); }
 
+/* Draws of at most 2^30 values per cuRAND call (offset advanced by the same amount), so a tensor
+ * of 2^32 or more values (width 65536) never depends on how a generator counts internally; every
+ * backend draws in the same pieces, so they still agree. */
+#define DRAW_CHUNK ((size_t)1 << 30)
+int tn_draw_normal(tn_backend *be, float *x, size_t n, float std, uint64_t seed, uint64_t offset) {
+    for (size_t lo = 0; lo < n; lo += DRAW_CHUNK) {
+        size_t c = n - lo < DRAW_CHUNK ? n - lo : DRAW_CHUNK;
+        if (be->init_normal(be, x + lo, c, std, seed, offset + lo)) return be->err->code;
+    }
+    return 0;
+}
+
 long long tn_model_param_count(const tn_config *c, int p, int d) {
     long long m = c->width, L = c->depth;
     return m * p + (L - 1) * m * m + (long long)d * m + (c->bn ? 2 * (L - 1) * m : 0);
@@ -61,7 +73,7 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
     if (!mdl->fused_sgd) ALLOC(mdl->gw, mdl->nw, float);
     if (c->momentum > 0.0) {
         ALLOC(mdl->vw, mdl->nw, float);
-        be->fill(be, mdl->vw, mdl->nw, 0.0f);
+        if (be->fill(be, mdl->vw, mdl->nw, 0.0f)) goto fail;
     }
     if (mdl->bn) {
         mdl->nbn = 2 * (L - 1) * m;
@@ -72,8 +84,7 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
         ALLOC(mdl->run_var, (L - 1) * m, float);
         ALLOC(mdl->mean, (L - 1) * m, float);
         ALLOC(mdl->invstd, (L - 1) * m, float);
-        be->fill(be, mdl->vbnp, mdl->nbn, 0.0f);
-        be->fill(be, mdl->gbnp, mdl->nbn, 0.0f);
+        if (be->fill(be, mdl->vbnp, mdl->nbn, 0.0f) || be->fill(be, mdl->gbnp, mdl->nbn, 0.0f)) goto fail;
     }
     ALLOC(mdl->x, (size_t)nb * p, float);
     ALLOC(mdl->y, nb, int32_t);
@@ -112,14 +123,14 @@ int tn_model_init_weights(tn_model *mdl, uint64_t seed, float *dst) {
     tn_backend *be = mdl->be;
     size_t m = (size_t)mdl->m, off = 0;
     float sw = sqrtf(2.0f / (float)m), sb = sqrtf(1.0f / (float)mdl->d);
-    if (be->init_normal(be, dst, m * mdl->p, sw, seed, off)) return be->err->code;
+    if (tn_draw_normal(be, dst, m * mdl->p, sw, seed, off)) return be->err->code;
     off += even(m * mdl->p);
     for (int l = 1; l < mdl->L; l++) {
-        if (be->init_normal(be, dst + mdl->off_W + (size_t)(l - 1) * m * m, m * m, sw, seed, off))
+        if (tn_draw_normal(be, dst + mdl->off_W + (size_t)(l - 1) * m * m, m * m, sw, seed, off))
             return be->err->code;
         off += even(m * m);
     }
-    return be->init_normal(be, dst + mdl->off_B, (size_t)mdl->d * m, sb, seed, off) ? be->err->code : 0;
+    return tn_draw_normal(be, dst + mdl->off_B, (size_t)mdl->d * m, sb, seed, off);
 }
 
 int tn_model_init(tn_model *mdl, uint64_t seed) {
@@ -127,10 +138,10 @@ int tn_model_init(tn_model *mdl, uint64_t seed) {
     if (tn_model_init_weights(mdl, seed, mdl->w)) return be->err->code;
     if (mdl->bn) {
         size_t half = mdl->nbn / 2;
-        be->fill(be, mdl->bnp, half, 1.0f);         /* gamma */
-        be->fill(be, mdl->bnp + half, half, 0.0f);  /* beta */
-        be->fill(be, mdl->run_mean, half, 0.0f);
-        be->fill(be, mdl->run_var, half, 1.0f);
+        if (be->fill(be, mdl->bnp, half, 1.0f) ||        /* gamma */
+            be->fill(be, mdl->bnp + half, half, 0.0f) || /* beta */
+            be->fill(be, mdl->run_mean, half, 0.0f) || be->fill(be, mdl->run_var, half, 1.0f))
+            return be->err->code;
     }
     return 0;
 }

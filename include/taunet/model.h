@@ -50,6 +50,8 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
 void tn_model_destroy(tn_model *mdl);
 /* Initialises weights from the seed (cuRAND Philox; identical on every backend). */
 int tn_model_init(tn_model *mdl, uint64_t seed);
+/* be->init_normal in pieces of at most 2^30 values (offset advanced accordingly). */
+int tn_draw_normal(tn_backend *be, float *x, size_t n, float std, uint64_t seed, uint64_t offset);
 /* The initial weights of `seed` written to dst (nw floats, dev) instead of w: the reference
  * W(0) for distance-from-initialization diagnostics, also after a resume. */
 int tn_model_init_weights(tn_model *mdl, uint64_t seed, float *dst);
