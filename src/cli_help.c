@@ -13,6 +13,7 @@ static const char *usage =
     "  sweep     train a grid of configurations (flag lists), one results.jsonl line per run\n"
     "  report    a table (and figures) of a sweep's results\n"
     "  experiment  run a named claim (sweep, check, REPORT.md, figure): taunet experiment list\n"
+    "  bench     time training steps (presets of the performance table, or train flags)\n"
     "  info      what this build and machine offer (backends, threads, memory)\n"
     "  help CMD  the flags of a command\n"
     "\n"
@@ -97,6 +98,16 @@ static const char *experiment_help =
     "exit codes: 0 claim supported, 3 not supported by the data, 2 bad usage, 1 failure.\n"
     "docs/EXPERIMENTS.md; needs python3 (bench/experiments.py)\n";
 
+static const char *bench_help =
+    "usage: taunet bench [--preset NAME|all] [train flags] [--input-dim 784] [--classes 10]\n"
+    "                    [--warmup 2] [--repeats 5] [--steps-per-repeat 3] [--json FILE|-]\n"
+    "times forward + loss + backward + update steps on random inputs (batch 128 unless --batch)\n"
+    "and prints the median s/step, samples/s, GFLOP/s (6 n (p m + (L-1) m^2 + m d) per step),\n"
+    "the share of time in GEMMs, the backend's sgemm rate on the step's shapes and peak memory.\n"
+    "presets: plain-m128-L10 resnet-m128-L100 resnet-m128-L1202 resnet-bn-m128-L1202\n"
+    "         plain-m1024-L10 plain-m4096-L4 (train flags such as --threads, --backend apply to all)\n"
+    "bench/compare.py runs it side by side with the PyTorch peer (bench/README.md)\n";
+
 static const char *info_help = "usage: taunet info\nprints the version, backends, threads and memory\n";
 
 int tn_cli_help(const char *cmd) {
@@ -107,8 +118,9 @@ int tn_cli_help(const char *cmd) {
     else if (!strcmp(cmd, "report")) fputs(report_help, stdout);
     else if (!strcmp(cmd, "experiment")) fputs(experiment_help, stdout);
     else if (!strcmp(cmd, "info")) fputs(info_help, stdout);
+    else if (!strcmp(cmd, "bench")) fputs(bench_help, stdout);
     else {
-        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, sweep, report, experiment, info\n", cmd);
+        fprintf(stderr, "taunet: no help for '%s'; commands are train, export, sweep, report, experiment, bench, info\n", cmd);
         return 2;
     }
     return 0;
