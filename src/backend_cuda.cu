@@ -252,6 +252,34 @@ static int cu_row_norms(tn_backend *be, int n, int m, const float *x, float *out
 }
 
 /* ---- life cycle --------------------------------------------------------------------------- */
+/* ---- CUDA graphs: one training step captured on the stream and replayed -------------------- */
+static int cu_capture_begin(tn_backend *be) {
+    TN_CUDA_CHECK(be->err, cudaStreamBeginCapture(ctx_of(be)->stream, cudaStreamCaptureModeThreadLocal));
+    return 0;
+}
+static int cu_capture_end(tn_backend *be, void **graph) {
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t exec = NULL;
+    *graph = NULL;
+    cudaError_t st = cudaStreamEndCapture(ctx_of(be)->stream, &g);
+    if (st == cudaSuccess) st = cudaGraphInstantiate(&exec, g, 0);
+    if (g) (void)cudaGraphDestroy(g);
+    if (st != cudaSuccess) {
+        (void)cudaGetLastError();
+        return tn_fail(be->err, TN_ERUNTIME, "cuda graph capture: %s (%s:%d)", cudaGetErrorString(st), __FILE__,
+                       __LINE__);
+    }
+    *graph = (void *)exec;
+    return 0;
+}
+static int cu_graph_launch(tn_backend *be, void *graph) {
+    TN_CUDA_CHECK(be->err, cudaGraphLaunch((cudaGraphExec_t)graph, ctx_of(be)->stream));
+    return 0;
+}
+static void cu_graph_free(tn_backend *be, void *graph) {
+    if (graph) (void)cudaGraphExecDestroy((cudaGraphExec_t)graph);
+}
+
 static size_t cu_mem_available(tn_backend *be) {
     size_t fr = 0, tot = 0;
     if (cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
@@ -339,6 +367,8 @@ extern "C" tn_backend *tn_backend_cuda_create(int gpu, int tf32, tn_err *e) {
     be->sumsq = cu_sumsq, be->dot = cu_dot, be->diffsq = cu_diffsq, be->row_norms = cu_row_norms;
     be->perturb = cu_perturb;
     be->mem_available = cu_mem_available;
+    be->capture_begin = cu_capture_begin, be->capture_end = cu_capture_end;
+    be->graph_launch = cu_graph_launch, be->graph_free = cu_graph_free;
     be->destroy = cu_destroy;
     return be;
 }

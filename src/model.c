@@ -179,6 +179,21 @@ int tn_model_forward(tn_model *mdl, const float *x, int n, int train) {
     return st ? be->err->code : 0;
 }
 
+int tn_model_loss_issue(tn_model *mdl, const int32_t *labels, int n, int grad) {
+    tn_backend *be = mdl->be;
+    return be->loss(be, (tn_loss_kind)mdl->loss, n, mdl->d, mdl->logits, labels, 1.0f / (float)n,
+                    grad ? mdl->dlogits : NULL, mdl->scal) ? be->err->code : 0;
+}
+
+int tn_model_loss_read(tn_model *mdl, double out[2]) {
+    tn_backend *be = mdl->be;
+    float host[2];
+    if (be->download(be, host, mdl->scal, sizeof host)) return be->err->code;
+    out[0] = host[0];
+    out[1] = host[1];
+    return 0;
+}
+
 int tn_model_loss(tn_model *mdl, const int32_t *labels, int n, int grad, double out[2]) {
     tn_backend *be = mdl->be;
     float host[2];

@@ -52,6 +52,42 @@ static int diverged(const tn_trainer *t, double loss) {
     return !isfinite(loss) || loss > 1e4 * fmax(1.0, t->st.first_loss);
 }
 
+/* The whole step (forward, loss, backward, update) as issued ops, with no host synchronisation. */
+static int step_ops(tn_trainer *t, const float *x, const int32_t *y, int n, float lr) {
+    const tn_config *c = &t->rc;
+    if (tn_model_forward(&t->mdl, x, n, 1) || tn_model_loss_issue(&t->mdl, y, n, 1) ||
+        tn_model_backward(&t->mdl, x, n, lr, (float)c->wd) ||
+        tn_model_update(&t->mdl, lr, (float)c->momentum, (float)c->wd))
+        return t->be->err->code;
+    return 0;
+}
+
+/* Replays the captured step, capturing it first when the batch size or lr changed. The batch's
+ * rows were gathered into the fixed input buffer before (outside the graph). A capture that fails
+ * turns graphs off for the run, with one warning, and the step runs eagerly. */
+static int graph_step(tn_trainer *t, const float *x, const int32_t *y, int n, float lr) {
+    tn_backend *be = t->be;
+    if (!t->graph || t->graph_n != n || t->graph_lr != lr) {
+        if (t->graph) be->graph_free(be, t->graph);
+        t->graph = NULL;
+        void *g = NULL;
+        int rc = be->capture_begin(be);
+        if (!rc) {
+            int ops = step_ops(t, x, y, n, lr);
+            rc = be->capture_end(be, &g) || ops;
+        }
+        if (rc || !g) {
+            if (g) be->graph_free(be, g);
+            fprintf(stderr, "taunet: CUDA graph capture failed (%s); continuing without graphs\n", be->err->msg);
+            tn_err_clear(be->err);
+            t->graph_off = 1;
+            return step_ops(t, x, y, n, lr);
+        }
+        t->graph = g, t->graph_n = n, t->graph_lr = lr;
+    }
+    return be->graph_launch(be, t->graph) ? be->err->code : 0;
+}
+
 /* One optimisation step t (0-based). Writes the batch loss and accuracy. */
 static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     tn_backend *be = t->be;
@@ -75,6 +111,16 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     double out[2];
     float lr = (float)tn_lr_at(c, step, t->total, t->spe);
     t->lr = lr;
+    /* CUDA graphs need a step without host synchronisation, so the update cannot wait for the
+     * loss: not with a GD target (whose converged step must keep its weights). */
+    int graphs = c->graph && be->capture_begin && !t->graph_off && !(c->opt == TN_OPT_GD && c->target_loss > 0);
+    if (graphs && ((t->graph && t->graph_n == n && t->graph_lr == lr) || (t->prev_n == n && t->prev_lr == lr))) {
+        if (graph_step(t, x, y, n, lr)) return be->err->code;
+        if (tn_model_loss_read(&t->mdl, out)) return be->err->code;
+        *loss = out[0] / n, *acc = out[1] / n;
+        return 0;
+    }
+    t->prev_n = n, t->prev_lr = lr;
     if (tn_model_forward(&t->mdl, x, n, 1) || tn_model_loss(&t->mdl, y, n, 1, out)) return be->err->code;
     *loss = out[0] / n, *acc = out[1] / n;
     /* No update when the caller will stop here: a diverged loss, or (GD) the target reached at

@@ -186,6 +186,8 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
 void tn_trainer_close(tn_trainer *t) {
     if (t->be) {
         tn_backend *be = t->be;
+        if (t->graph) be->graph_free(be, t->graph);
+        t->graph = NULL;
         if (t->mdl.be) tn_diag_close(&t->diag, &t->mdl);
         tn_model_destroy(&t->mdl);
         if (t->train_x) be->free(be, t->train_x);

@@ -22,6 +22,11 @@ typedef struct tn_trainer {
     long perm_epoch;
     long total, spe;             /* step budget, steps per epoch */
     float lr;                    /* lr of the last step */
+    /* CUDA graph of one step (backends with capture): replayed while the batch size and lr stay
+     * those it was captured with; captured on the second identical step in a row */
+    void *graph;
+    int graph_n, prev_n, graph_off;
+    float graph_lr, prev_lr;
     tn_ckpt_state st;
     char dir[1100];
     int quiet, tty;

@@ -90,6 +90,13 @@ struct tn_backend {
     int (*act_bn_bwd)(tn_backend *be, int n, int m, const float *h, const float *dh, float tau,
                       float *dhprev, const float *z, const float *mean, const float *invstd,
                       const float *gamma, float *dz, float *dgamma, float *dbeta);
+    /* Optional (NULL on the CPU): capture the ops issued between capture_begin and capture_end
+     * (which must not synchronise with the host) into a replayable graph, launch it, free it.
+     * A failed capture returns an error and leaves no capture open; the caller then runs eagerly. */
+    int (*capture_begin)(tn_backend *be);
+    int (*capture_end)(tn_backend *be, void **graph);
+    int (*graph_launch)(tn_backend *be, void *graph);
+    void (*graph_free)(tn_backend *be, void *graph);
     /* Bytes this backend can still allocate (host MemAvailable, device free memory); 0 unknown.
      * The memory planner compares a run's estimate with it before allocating anything. */
     size_t (*mem_available)(tn_backend *be);

@@ -67,6 +67,10 @@ int tn_model_forward(tn_model *mdl, const float *x, int n, int train);
 /* Loss of the logits against labels (dev): sums into host out[0] (loss), out[1] (correct);
  * with grad, dlogits = d(mean loss)/d(logits). */
 int tn_model_loss(tn_model *mdl, const int32_t *labels, int n, int grad, double out[2]);
+/* The same in two halves: issue the loss op (no host synchronisation, so it can be captured in a
+ * graph), then read the sums. */
+int tn_model_loss_issue(tn_model *mdl, const int32_t *labels, int n, int grad);
+int tn_model_loss_read(tn_model *mdl, double out[2]);
 /* Backward from dlogits after a train-mode forward on n rows of x. With fused_sgd the weight
  * update (lr, wd) happens here; otherwise gradients are written to gw/gbnp. */
 int tn_model_backward(tn_model *mdl, const float *x, int n, float lr, float wd);
