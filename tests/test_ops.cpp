@@ -260,3 +260,34 @@ TEST(Backend, CpuTableComplete) {
     EXPECT_NE(c.be->act_bn_bwd, nullptr) << "the CPU provides the fused BN backward";
     EXPECT_EQ(c.be->capture_begin, nullptr) << "no graph capture on the CPU";
 }
+
+// The fused act_bn_bwd equals act_bwd followed by bn_bwd (the path backends without the fused op
+// take), residual and plain.
+TEST(BatchNorm, FusedActBnBackwardEqualsTwoOps) {
+    Cpu c;
+    const int n = 19, m = 41;
+    auto h = randn(n * m, 21), dh = randn(n * m, 22), z = randn(n * m, 23, 1.3f, 0.2f), gamma = randn(m, 24, 0.3f, 1.0f);
+    for (auto &v : h) v = v > 0.3f ? v : 0.0f;  // relu outputs with zeros
+    std::vector<float> mean(m), invstd(m);
+    ASSERT_EQ(c.be->bn_stats(c.be, n, m, z.data(), 1e-5f, mean.data(), invstd.data(), nullptr, nullptr, 0.1f), 0);
+    for (bool residual : {true, false}) {
+        std::vector<float> du(n * m), dhp1(n * m, NAN), dz1(n * m, NAN), dg1(m), db1(m);
+        std::vector<float> dhp2(n * m, NAN), dz2 = dh, dg2(m), db2(m);
+        ASSERT_EQ(c.be->act_bwd(c.be, (size_t)n * m, h.data(), dh.data(), 0.4f, du.data(), residual ? dhp1.data() : nullptr), 0);
+        ASSERT_EQ(c.be->bn_bwd(c.be, n, m, z.data(), mean.data(), invstd.data(), gamma.data(), du.data(), dz1.data(),
+                               dg1.data(), db1.data()), 0);
+        // dz aliases dh in the fused op, as the model calls it
+        ASSERT_EQ(c.be->act_bn_bwd(c.be, n, m, h.data(), dz2.data(), 0.4f, residual ? dhp2.data() : nullptr, z.data(),
+                                   mean.data(), invstd.data(), gamma.data(), dz2.data(), dg2.data(), db2.data()), 0);
+        for (int i = 0; i < n * m; i++) {
+            ASSERT_FLOAT_EQ(dz1[i], dz2[i]) << i;
+            if (residual) {
+                ASSERT_EQ(dhp1[i], dhp2[i]) << i;
+            }
+        }
+        for (int j = 0; j < m; j++) {
+            ASSERT_FLOAT_EQ(dg1[j], dg2[j]);
+            ASSERT_FLOAT_EQ(db1[j], db2[j]);
+        }
+    }
+}
