@@ -84,20 +84,12 @@ static size_t estimate_bytes(const tn_config *c, long long *params) {
     return tn_model_bytes(c, (int)p, (int)d, (int)nb) + (size_t)(n + nt) * (size_t)(p + 1) * sizeof(float);
 }
 
-/* The trainer checks host memory only on the CPU backend; so does the dry run. */
+/* The dry run knows host memory only (it starts no device); a CUDA run is checked against the
+ * device's free memory by the trainer itself. */
 static int uses_cpu(const tn_config *c) {
     return c->backend == TN_BACKEND_CPU || (c->backend == TN_BACKEND_AUTO && tn_cuda_device_count() <= 0);
 }
 
-static void varied_str(const tn_sweep_grid *g, long i, char *buf, size_t cap) {
-    int idx[TN_SWEEP_MAX_AXES];
-    size_t o = 0;
-    buf[0] = '\0';
-    tn_sweep_point_indices(g, i, idx);
-    for (int a = 0; a < g->naxes && o < cap; a++)
-        if (g->axes[a].nvals > 1)
-            o += (size_t)snprintf(buf + o, cap - o, "%s%s=%s", o ? " " : "", g->axes[a].flag + 2, g->axes[a].vals[idx[a]]);
-}
 
 static int dry_run(const tn_sweep_grid *g, const tn_sweep_opts *o, const id_set *done, tn_err *e) {
     size_t avail = tn_host_mem_available();
@@ -114,7 +106,7 @@ static int dry_run(const tn_sweep_grid *g, const tn_sweep_opts *o, const id_set 
         long long params;
         if (tn_sweep_point_config(g, i, &c, e)) return e->code;
         tn_sweep_run_id(&c, id);
-        varied_str(g, i, what, sizeof what);
+        tn_sweep_varied(g, i, 0, what, sizeof what);
         size_t bytes = estimate_bytes(&c, &params);
         int refuse = uses_cpu(&c) && avail && bytes > avail;
         refused += refuse;
@@ -260,7 +252,7 @@ int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupte
             continue;
         }
         snprintf(dir, sizeof dir, "%s/%s", runs, id);
-        varied_str(g, i, what, sizeof what);
+        tn_sweep_varied(g, i, 0, what, sizeof what);
         const char *how = "";
         if (stat(dir, &st) == 0) {
             summary = read_summary(dir, &te);

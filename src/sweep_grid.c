@@ -215,16 +215,18 @@ int tn_sweep_point_argv(const tn_sweep_grid *g, long i, char **argv, int cap) {
     return n;
 }
 
-/* "--width 8 --depth 3" for the varied flags of point i (for messages). */
-static void varied_text(const tn_sweep_grid *g, long i, char *buf, size_t cap) {
+/* The varied flags of point i: "--width 8 --depth 3" (as_flags, for messages) or "width=8 depth=3"
+ * (progress and dry-run lines). */
+void tn_sweep_varied(const tn_sweep_grid *g, long i, int as_flags, char *buf, size_t cap) {
     int idx[TN_SWEEP_MAX_AXES];
     size_t o = 0;
     buf[0] = '\0';
     tn_sweep_point_indices(g, i, idx);
     for (int a = 0; a < g->naxes && o < cap; a++)
         if (g->axes[a].nvals > 1)
-            o += (size_t)snprintf(buf + o, cap - o, "%s%s %s", o ? " " : "", g->axes[a].flag, g->axes[a].vals[idx[a]]);
-    if (!o) snprintf(buf, cap, "the only point");
+            o += (size_t)snprintf(buf + o, cap - o, as_flags ? "%s%s %s" : "%s%s=%s", o ? " " : "",
+                                  g->axes[a].flag + (as_flags ? 0 : 2), g->axes[a].vals[idx[a]]);
+    if (!o && as_flags) snprintf(buf, cap, "the only point");
 }
 
 int tn_sweep_point_config(const tn_sweep_grid *g, long i, tn_config *c, tn_err *e) {
@@ -234,7 +236,7 @@ int tn_sweep_point_config(const tn_sweep_grid *g, long i, tn_config *c, tn_err *
     tn_config_defaults(c);
     if (tn_config_parse(c, argc, argv, &pe)) {
         char what[512];
-        varied_text(g, i, what, sizeof what);
+        tn_sweep_varied(g, i, 1, what, sizeof what);
         return tn_fail(e, pe.code, "sweep: grid point %ld (%s): %s", i, what, pe.msg);
     }
     return 0;
@@ -264,8 +266,8 @@ int tn_sweep_validate(const tn_sweep_grid *g, tn_err *e) {
     for (long i = 1; i < g->npoints; i++)
         if (ids[i].id == ids[i - 1].id) {
             char a[512], b[512];
-            varied_text(g, ids[i - 1].index, a, sizeof a);
-            varied_text(g, ids[i].index, b, sizeof b);
+            tn_sweep_varied(g, ids[i - 1].index, 1, a, sizeof a);
+            tn_sweep_varied(g, ids[i].index, 1, b, sizeof b);
             long x = ids[i - 1].index, y = ids[i].index;
             free(ids);
             return tn_fail(e, TN_EINPUT, "sweep: grid points %ld (%s) and %ld (%s) are the same run (--threads, --gpu and --backend are not part of a run's configuration); give such flags one value", x, a, y, b);

@@ -53,6 +53,8 @@ void tn_sweep_grid_free(tn_sweep_grid *g);
 int tn_sweep_point_argv(const tn_sweep_grid *g, long i, char **argv, int cap);
 /* The value index of each axis at point i (last axis fastest). */
 void tn_sweep_point_indices(const tn_sweep_grid *g, long i, int *idx);
+/* The varied flags of point i: "--width 8 --depth 3" (as_flags) or "width=8 depth=3". */
+void tn_sweep_varied(const tn_sweep_grid *g, long i, int as_flags, char *buf, size_t cap);
 /* Whether grid index i belongs to shard k of n. */
 static inline int tn_sweep_in_shard(long i, int k, int n) { return n <= 1 || i % n == k; }
 
