@@ -217,42 +217,10 @@ static void merge_bn_sums(const double *part, int nblk, int m, float *sdy, float
     }
 }
 
-static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean,
-                      const float *invstd, const float *gamma, const float *du, float *dz,
-                      float *dgamma, float *dbeta) {
-    /* Column sums of du and du * xhat, row by row in fixed blocks (as bn_stats), then one
-     * elementwise pass. */
-    int nblk = (n + BN_ROWS - 1) / BN_ROWS;
-    double *part = cpu_scratch(be, (size_t)nblk * 2 * m + (size_t)m);
-    if (!part) return tn_fail(be->err, TN_ERUNTIME, "cpu backend: out of memory in bn_bwd");
-    float *sdy = (float *)(part + (size_t)nblk * 2 * m), *sdyx = sdy + m;
-#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
-    for (int b = 0; b < nblk; b++) {
-        double *s = part + (size_t)b * 2 * m, *sx = s + m;
-        for (int j = 0; j < m; j++) s[j] = 0.0, sx[j] = 0.0;
-        int hi = (b + 1) * BN_ROWS < n ? (b + 1) * BN_ROWS : n;
-        for (int i = b * BN_ROWS; i < hi; i++) {
-            const float *zi = z + (size_t)i * m, *di = du + (size_t)i * m;
-            for (int j = 0; j < m; j++) {
-                float xhat = (zi[j] - mean[j]) * invstd[j];
-                s[j] += di[j];
-                sx[j] += (double)di[j] * xhat;
-            }
-        }
-    }
-    merge_bn_sums(part, nblk, m, sdy, sdyx, dgamma, dbeta);
-#pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
-    for (int i = 0; i < n; i++) {
-        const float *zi = z + (size_t)i * m, *di = du + (size_t)i * m;
-        float *o = dz + (size_t)i * m;
-        for (int j = 0; j < m; j++) {
-            float xhat = (zi[j] - mean[j]) * invstd[j];
-            o[j] = tn_bn_bwd(di[j], xhat, gamma[j], invstd[j], (float)n, sdy[j], sdyx[j]);
-        }
-    }
-    return 0;
-}
-
+/* BN backward, optionally fused with the activation backward before it. With h == NULL, dh is du
+ * itself (plain bn_bwd); otherwise du = tau * dh * (h > 0) and dhprev = dh * (h > 0) are computed
+ * on the fly, so du is never stored. Column sums of du and du * xhat are taken row by row in fixed
+ * blocks (as bn_stats), then one elementwise pass. dz may alias dh. */
 static int cpu_act_bn_bwd(tn_backend *be, int n, int m, const float *h, const float *dh, float tau,
                           float *dhprev, const float *z, const float *mean, const float *invstd,
                           const float *gamma, float *dz, float *dgamma, float *dbeta) {
@@ -268,9 +236,13 @@ static int cpu_act_bn_bwd(tn_backend *be, int n, int m, const float *h, const fl
         for (int i = b * BN_ROWS; i < hi; i++) {
             size_t o = (size_t)i * m;
             for (int j = 0; j < m; j++) {
-                float d = tn_relu_bwd(h[o + j], dh[o + j]);
-                if (dhprev) dhprev[o + j] = d;
-                float du = tau * d, xhat = (z[o + j] - mean[j]) * invstd[j];
+                float du = dh[o + j];
+                if (h) {
+                    float d = tn_relu_bwd(h[o + j], dh[o + j]);
+                    if (dhprev) dhprev[o + j] = d;
+                    du = tau * d;
+                }
+                float xhat = (z[o + j] - mean[j]) * invstd[j];
                 s[j] += du;
                 sx[j] += (double)du * xhat;
             }
@@ -281,11 +253,18 @@ static int cpu_act_bn_bwd(tn_backend *be, int n, int m, const float *h, const fl
     for (int i = 0; i < n; i++) {
         size_t o = (size_t)i * m;
         for (int j = 0; j < m; j++) {
-            float du = tau * tn_relu_bwd(h[o + j], dh[o + j]), xhat = (z[o + j] - mean[j]) * invstd[j];
+            float du = h ? tau * tn_relu_bwd(h[o + j], dh[o + j]) : dh[o + j];
+            float xhat = (z[o + j] - mean[j]) * invstd[j];
             dz[o + j] = tn_bn_bwd(du, xhat, gamma[j], invstd[j], (float)n, sdy[j], sdyx[j]);
         }
     }
     return 0;
+}
+
+static int cpu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean,
+                      const float *invstd, const float *gamma, const float *du, float *dz,
+                      float *dgamma, float *dbeta) {
+    return cpu_act_bn_bwd(be, n, m, NULL, du, 1.0f, NULL, z, mean, invstd, gamma, dz, dgamma, dbeta);
 }
 
 static int cpu_loss(tn_backend *be, tn_loss_kind kind, int n, int d, const float *logits,
