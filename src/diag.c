@@ -67,7 +67,7 @@ int tn_diag_open(tn_diag *d, tn_model *m, const tn_config *c, tn_err *e) {
 
 void tn_diag_close(tn_diag *d, tn_model *m) {
     tn_backend *be = m->be;
-    float *p[] = {d->w0, d->va, d->vb, d->vc, d->rn, d->wsave, d->eps};
+    float *p[] = {d->w0, d->va, d->vb, d->rn, d->wsave, d->eps};
     for (size_t i = 0; be && i < sizeof p / sizeof p[0]; i++)
         if (p[i]) be->free(be, p[i]);
     free(d->host);

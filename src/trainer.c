@@ -179,7 +179,6 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     if (tn_diag_open(&t->diag, &t->mdl, rc, e)) return e->code;
     if (tn_run_dir_write_config(t->dir, rc, params, gib, t->be->name, e)) return e->code;
     if (!quiet) print_table(t, params, gib);
-    t->start = tn_now();
     return 0;
 }
 

@@ -30,7 +30,6 @@ typedef struct tn_trainer {
     tn_ckpt_state st;
     char dir[1100];
     int quiet, tty;
-    double start;
 } tn_trainer;
 
 double tn_now(void);

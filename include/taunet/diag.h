@@ -28,7 +28,7 @@ unsigned tn_diag_mask(const char *list, tn_err *e);
 typedef struct tn_diag {
     unsigned mask;
     float *w0;              /* W(0), dev (dist) */
-    float *va, *vb, *vc;    /* power-iteration vectors, dev */
+    float *va, *vb;         /* power-iteration vectors, dev */
     float *rn;              /* row norms, dev */
     float *wsave, *eps;     /* sharpness, dev */
     float *host;            /* host scratch */
