@@ -6,7 +6,8 @@
  * everything else is kernels/ through the launchers of kernels/tn_kernels.cuh.
  * Every CUDA, cuBLAS and cuRAND call goes through TN_CUDA_CHECK (names the call, file and line;
  * the library never exits). Ops are asynchronous on the stream except upload/download/sync.
- * Capturing a training step in a CUDA graph is not done yet: docs/CUDA.md says what it needs. */
+ * A training step can be captured into a CUDA graph and replayed (capture_* and graph_* below;
+ * src/train.c decides when; docs/CUDA.md). */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <curand.h>
@@ -40,7 +41,16 @@ static const char *tn_cuda_status_str(curandStatus_t s) {
     return "unknown cuRAND status";
 }
 
-namespace K = tn_cuda;
+namespace K = TN_KERNEL_NS;
+
+/* This file also compiles with the host C++ compiler against the CUDA runtime emulation of tests/
+ * (tests/emu_include: cuda_runtime.h, cublas_v2.h and curand.h on the CPU), where its two entries
+ * get other names so both builds link into one test program. */
+#ifdef TN_CUDA_EMULATION
+#define TN_CUDA_ENTRY(name) name##_emu
+#else
+#define TN_CUDA_ENTRY(name) name
+#endif
 
 #define BLAS_WORKSPACE (32u << 20) /* cuBLAS's recommendation for Hopper; enough for Ampere */
 
@@ -60,6 +70,9 @@ static K::tn_kcfg kcfg(tn_backend *be) {
     memset(&c, 0, sizeof c);
     c.stream = ctx_of(be)->stream;
     c.err = be->err;
+#ifdef TN_CUDA_EMULATION
+    c.block = tn_emu_dev::launch_block(), c.grid_cap = tn_emu_dev::grid_cap();
+#endif
     return c;
 }
 
@@ -318,7 +331,7 @@ static int setup(cuda_ctx *c, int gpu, int tf32, tn_err *e) {
     return 0;
 }
 
-extern "C" int tn_cuda_device_count(void) {
+extern "C" int TN_CUDA_ENTRY(tn_cuda_hw_device_count)(void) {
     int n = 0;
     cudaError_t st = cudaGetDeviceCount(&n);
     if (st != cudaSuccess) {
@@ -328,7 +341,7 @@ extern "C" int tn_cuda_device_count(void) {
     return n;
 }
 
-extern "C" tn_backend *tn_backend_cuda_create(int gpu, int tf32, tn_err *e) {
+extern "C" tn_backend *TN_CUDA_ENTRY(tn_backend_cuda_hw_create)(int gpu, int tf32, tn_err *e) {
     int count = 0;
     cudaError_t st = cudaGetDeviceCount(&count);
     if (st != cudaSuccess) {

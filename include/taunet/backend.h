@@ -113,6 +113,19 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e);
 tn_backend *tn_backend_cuda_create(int gpu, int tf32, tn_err *e);
 int tn_cuda_device_count(void);
 
+/* What "cuda" means. The library's own implementation is the real GPU backend (src/backend_cuda.cu,
+ * or a stub that finds no device in a build without nvcc). Tests replace it with the same
+ * src/backend_cuda.cu compiled against the CPU emulation of the CUDA runtime (tests/cuda_emu*.h), so
+ * the whole orchestrator runs through the CUDA backend's code in CI; NULL restores the real one. */
+typedef struct tn_cuda_impl {
+    int (*device_count)(void);
+    tn_backend *(*create)(int gpu, int tf32, tn_err *e);
+} tn_cuda_impl;
+void tn_cuda_impl_set(const tn_cuda_impl *impl);
+/* The real implementation's entries (what tn_cuda_impl_set(NULL) restores). */
+int tn_cuda_hw_device_count(void);
+tn_backend *tn_backend_cuda_hw_create(int gpu, int tf32, tn_err *e);
+
 #ifdef __cplusplus
 }
 #endif
