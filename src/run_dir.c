@@ -97,6 +97,7 @@ int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train
     tn_json_num(&j, "best_test_acc", s->best_test_acc);
     tn_json_num(&j, "seconds", s->seconds);
     tn_json_num(&j, "s_per_step", s->s_per_step);
+    tn_json_int(&j, "graph_steps", s->graph_steps);
     if (d) tn_diag_summary(d, &j);
     tn_json_obj_open(&j, "config");
     tn_config_to_json(c, &j);

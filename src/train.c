@@ -116,6 +116,7 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     int graphs = c->graph && be->capture_begin && !t->graph_off && !(c->opt == TN_OPT_GD && c->target_loss > 0);
     if (graphs && ((t->graph && t->graph_n == n && t->graph_lr == lr) || (t->prev_n == n && t->prev_lr == lr))) {
         if (graph_step(t, x, y, n, lr)) return be->err->code;
+        if (!t->graph_off) t->graph_steps++;
         if (tn_model_loss_read(&t->mdl, out)) return be->err->code;
         *loss = out[0] / n, *acc = out[1] / n;
         return 0;
@@ -225,6 +226,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
     sum->best_train_loss = t.st.best_train_loss, sum->best_test_acc = t.st.best_test_acc;
     sum->seconds = t.st.seconds;
     sum->s_per_step = step > 0 ? t.st.seconds / (double)step : 0.0;
+    sum->graph_steps = t.graph_steps;
     if (status == TN_STATUS_DIVERGED)
         snprintf(sum->reason, sizeof sum->reason, "loss became non-finite or exceeded 1e4 x max(1, initial loss) at step %ld", sum->diverged_step);
     /* A halted or interrupted run is continued with --resume; its summary says so. */

@@ -25,6 +25,7 @@ typedef struct tn_trainer {
     /* CUDA graph of one step (backends with capture): replayed while the batch size and lr stay
      * those it was captured with; captured on the second identical step in a row */
     void *graph;
+    long graph_steps; /* steps run by replaying it (summary.json: graph_steps) */
     int graph_n, prev_n, graph_off;
     float graph_lr, prev_lr;
     tn_ckpt_state st;

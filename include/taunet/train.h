@@ -27,6 +27,7 @@ typedef struct tn_train_summary {
     double final_train_loss, final_train_acc, final_test_loss, final_test_acc;
     double best_train_loss, best_test_acc;
     double seconds, s_per_step;
+    long graph_steps;           /* steps this process ran by replaying a captured CUDA graph */
     char run_dir[1100];
     char reason[512];
 } tn_train_summary;
