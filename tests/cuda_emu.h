@@ -34,7 +34,9 @@
 #include <string.h>
 
 #include <barrier>
+#include <functional>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 /* ---- qualifiers ---------------------------------------------------------------------------- */
@@ -58,21 +60,47 @@ inline thread_local uint3 threadIdx, blockIdx;
 inline thread_local dim3 blockDim, gridDim;
 constexpr int warpSize = 32;
 
-typedef struct CUstream_st *cudaStream_t;
 typedef enum cudaError {
     cudaSuccess = 0,
     cudaErrorInvalidValue = 1,
+    cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidDevicePointer = 17,
+    cudaErrorNoDevice = 100,
+    cudaErrorInvalidDevice = 101,
+    cudaErrorIllegalAddress = 700,
+    cudaErrorStreamCaptureUnsupported = 900,
+    cudaErrorStreamCaptureInvalidated = 901,
+    cudaErrorStreamCaptureImplicit = 906,
 } cudaError_t;
 
 inline const char *cudaGetErrorString(cudaError_t e) {
     switch (e) {
     case cudaSuccess: return "no error";
     case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit: return "operation would make the legacy stream depend on a capturing blocking stream";
     }
     return "unknown error";
 }
+
+/* A stream. Work runs at once (launches are synchronous), except while the stream captures a graph
+ * (cudaStreamBeginCapture in tests/cuda_emu_runtime.h): then launches, cuBLAS calls and device
+ * copies are recorded in `ops` instead, to run when the graph is launched, with their arguments
+ * taken at capture time as on a GPU. */
+struct CUstream_st {
+    bool capturing = false;
+    bool invalidated = false; /* an illegal call during the capture: EndCapture fails */
+    std::vector<std::function<void()>> ops;
+};
+typedef CUstream_st *cudaStream_t;
 
 namespace tn_emu_rt {
 /* Per-launch state shared by the threads of the running block. */
@@ -84,6 +112,58 @@ struct Block {
 inline thread_local Block *cur = nullptr;
 inline cudaError_t last_error = cudaSuccess; /* sticky until cudaGetLastError(), like CUDA's */
 inline long launches = 0;                    /* launches run, for tests that count them */
+inline std::vector<CUstream_st *> capturing; /* streams capturing now */
+/* A call CUDA refuses while a capture is open: every open capture is invalidated. */
+inline void invalidate_captures() {
+    for (CUstream_st *s : capturing) s->invalidated = true;
+}
+
+/* Hooks of the runtime emulation (tests/cuda_emu_runtime.h), unset for kernel-only tests that pass
+ * host vectors: `device_ptr` says whether a kernel's pointer argument lies in emulated device memory
+ * (a host pointer handed to a kernel is the bug it catches); `open_device`/`close_device` make
+ * device memory accessible while emulated device work runs and inaccessible to host code again. */
+inline bool (*device_ptr)(const void *p) = nullptr;
+inline void (*open_device)(void) = nullptr;
+inline void (*close_device)(void) = nullptr;
+struct DeviceOpen {
+    DeviceOpen() {
+        if (open_device) open_device();
+    }
+    ~DeviceOpen() {
+        if (close_device) close_device();
+    }
+};
+
+/* Where work submitted to `s` goes: true to run it now; false when it was recorded into a capture
+ * or refused (an invalidated capture, or the legacy stream while another stream captures; the
+ * error is then pending for cudaGetLastError()). */
+inline bool submit(cudaStream_t s, std::function<void()> &&op) {
+    if (!s && !capturing.empty()) {
+        /* CUDA refuses legacy-stream work while a blocking stream captures; with our non-blocking
+         * stream it would run outside the graph, as much a bug: refused here either way */
+        invalidate_captures();
+        if (last_error == cudaSuccess) last_error = cudaErrorStreamCaptureImplicit;
+        return false;
+    }
+    if (s && s->capturing) {
+        if (s->invalidated) {
+            if (last_error == cudaSuccess) last_error = cudaErrorStreamCaptureInvalidated;
+        } else {
+            s->ops.push_back(std::move(op));
+        }
+        return false;
+    }
+    return true;
+}
+
+template <class T> inline void check_ptr_arg(const char *kernel, const T &v) {
+    if constexpr (std::is_pointer_v<T>) {
+        if (device_ptr && v && !device_ptr((const void *)v)) {
+            fprintf(stderr, "cuda_emu: kernel %s got a pointer that is not device memory: %p\n", kernel, (const void *)v);
+            if (last_error == cudaSuccess) last_error = cudaErrorIllegalAddress;
+        }
+    }
+}
 
 inline int linear_tid() {
     return (int)(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
@@ -120,10 +200,14 @@ template <class T> inline T shuffle(unsigned mask, T v, int src) {
     return out;
 }
 
+template <class... P, class... A>
+void run_blocks(const char *name, dim3 grid, dim3 block, unsigned long long nt, void (*kernel)(P...),
+                const A &...args);
+
 /* Launch: validates like the CUDA runtime, then runs the blocks one after another, each as an
  * OpenMP team. Kernel arguments convert to the kernel's parameter types as in a real launch. */
 template <class... P, class... A>
-void launch(const char *name, dim3 grid, dim3 block, size_t shmem, cudaStream_t, void (*kernel)(P...),
+void launch(const char *name, dim3 grid, dim3 block, size_t shmem, cudaStream_t stream, void (*kernel)(P...),
             A &&...args) {
     static_assert(sizeof...(P) == sizeof...(A), "cuda_emu: wrong number of kernel arguments");
     unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
@@ -136,6 +220,19 @@ void launch(const char *name, dim3 grid, dim3 block, size_t shmem, cudaStream_t,
         if (last_error == cudaSuccess) last_error = cudaErrorInvalidValue;
         return;
     }
+    cudaError_t before = last_error;
+    (check_ptr_arg(name, args), ...);
+    if (last_error != before) return; /* a GPU would fault; the error is pending */
+    /* the arguments as the kernel takes them, copied now (a launch copies its arguments) */
+    std::function<void()> run = [=]() { run_blocks(name, grid, block, nt, kernel, args...); };
+    if (submit(stream, std::move(run))) run_blocks(name, grid, block, nt, kernel, args...);
+}
+
+/* Runs the blocks of one launch, one after another, each as an OpenMP team. */
+template <class... P, class... A>
+void run_blocks(const char *name, dim3 grid, dim3 block, unsigned long long nt, void (*kernel)(P...),
+                const A &...args) {
+    DeviceOpen open;
     Block st;
     st.nthreads = (int)nt;
     int nw = (int)((nt + 31) / 32);
@@ -182,7 +279,19 @@ inline cudaError_t cudaGetLastError(void) {
     return e;
 }
 inline cudaError_t cudaPeekAtLastError(void) { return tn_emu_rt::last_error; }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; } /* launches are synchronous */
+/* Launches are synchronous, so there is nothing to wait for; but a capturing stream may not be
+ * synchronised (CUDA refuses it and invalidates the capture). */
+inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+    if (s && s->capturing) {
+        s->invalidated = true;
+        return cudaErrorStreamCaptureUnsupported;
+    }
+    if (!s && !tn_emu_rt::capturing.empty()) {
+        tn_emu_rt::invalidate_captures();
+        return cudaErrorStreamCaptureImplicit;
+    }
+    return cudaSuccess;
+}
 inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 
 /* ---- synchronisation and warp intrinsics --------------------------------------------------- */

@@ -24,6 +24,12 @@
 //    u noise: at most 2e-3 relative without BN; we allow 2e-2.
 #include <gtest/gtest.h>
 
+// Gpu on a real device (taunet_gpu_tests); GpuEmu when this file is built into taunet_gpu_emu_tests,
+// where "cuda" is src/backend_cuda.cu on the CPU emulation (tests/gpu_emu_setup.cpp).
+#ifndef TN_GPU_SUITE
+#define TN_GPU_SUITE Gpu
+#endif
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -119,7 +125,7 @@ void expect_near(const Vec &got, const Vec &ref, float rel, float abs, const std
     EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << got.size() << " differ";
 }
 
-TEST(Gpu, MemoryRoundTrip) {
+TEST(TN_GPU_SUITE, MemoryRoundTrip) {
     Pair p;
     NEED_GPU(p);
     Vec a = rnd(1001, 1);
@@ -166,21 +172,21 @@ void gemm_case(Pair &p, int ta, int tb, double extra_rel, const char *what) {
         for (int j = N; j < ldc; j++) EXPECT_EQ(got[(size_t)i * ldc + j], C[(size_t)i * ldc + j]);
 }
 
-TEST(Gpu, GemmMatchesCpu) {
+TEST(TN_GPU_SUITE, GemmMatchesCpu) {
     Pair p;
     NEED_GPU(p);
     for (int ta : {0, 1})
         for (int tb : {0, 1}) gemm_case(p, ta, tb, 0.0, "fp32 gemm");
 }
 
-TEST(Gpu, GemmTf32WithinItsError) {
+TEST(TN_GPU_SUITE, GemmTf32WithinItsError) {
     Pair p(1);
     NEED_GPU(p);
     for (int ta : {0, 1})
         for (int tb : {0, 1}) gemm_case(p, ta, tb, 1.0 / 512, "tf32 gemm");
 }
 
-TEST(Gpu, InitNormalIdenticalToCpu) {
+TEST(TN_GPU_SUITE, InitNormalIdenticalToCpu) {
     Pair p;
     NEED_GPU(p);
     for (size_t n : {(size_t)4096, (size_t)4097, (size_t)1})
@@ -201,7 +207,7 @@ TEST(Gpu, InitNormalIdenticalToCpu) {
         }
 }
 
-TEST(Gpu, ModelInitIdenticalToCpu) {
+TEST(TN_GPU_SUITE, ModelInitIdenticalToCpu) {
     Pair p;
     NEED_GPU(p);
     tn_config c;
@@ -221,7 +227,7 @@ TEST(Gpu, ModelInitIdenticalToCpu) {
     tn_model_destroy(&mg);
 }
 
-TEST(Gpu, ElementwiseOpsMatchCpu) {
+TEST(TN_GPU_SUITE, ElementwiseOpsMatchCpu) {
     Pair p;
     NEED_GPU(p);
     const int n = 1000, m = 131;
@@ -282,7 +288,7 @@ TEST(Gpu, ElementwiseOpsMatchCpu) {
     expect_near(p.host(oi, m), ris, 4 * ULP, 0, "bn_eval_stats invstd");
 }
 
-TEST(Gpu, BatchNormOpsMatchCpu) {
+TEST(TN_GPU_SUITE, BatchNormOpsMatchCpu) {
     Pair p;
     NEED_GPU(p);
     const int m = 131;
@@ -325,7 +331,7 @@ TEST(Gpu, BatchNormOpsMatchCpu) {
     }
 }
 
-TEST(Gpu, LossMatchesCpu) {
+TEST(TN_GPU_SUITE, LossMatchesCpu) {
     Pair p;
     NEED_GPU(p);
     for (int n : {37, 5000})
@@ -350,7 +356,7 @@ TEST(Gpu, LossMatchesCpu) {
         }
 }
 
-TEST(Gpu, ReductionsMatchCpuAndRepeat) {
+TEST(TN_GPU_SUITE, ReductionsMatchCpuAndRepeat) {
     Pair p;
     NEED_GPU(p);
     for (size_t n : {(size_t)37, (size_t)1000003}) {
@@ -378,7 +384,7 @@ TEST(Gpu, ReductionsMatchCpuAndRepeat) {
     expect_near(p.host(out, rows), ref, 2 * ULP, 0, "row_norms");
 }
 
-TEST(Gpu, BadGpuIndexIsRefused) {
+TEST(TN_GPU_SUITE, BadGpuIndexIsRefused) {
     int count = tn_cuda_device_count();
     if (count == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
     tn_err e{};
@@ -407,6 +413,11 @@ std::vector<Point> metrics(const std::string &dir) {
             v.push_back({(long)field(l, "step"), field(l, "train_loss"), field(l, "train_acc"), field(l, "test_loss"),
                          field(l, "test_acc")});
     return v;
+}
+double summary_field(const std::string &dir, const char *key) {
+    std::ifstream f(dir + "/summary.json");
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return field(all, key);
 }
 std::string run_dir(const std::string &name) {
     char tmpl[] = "/tmp/taunet-gpu-XXXXXX";
@@ -455,23 +466,23 @@ void parity(const std::vector<std::string> &flags, double rel, const char *name,
         for (const std::string &d : {c, g}) std::filesystem::remove_all(std::filesystem::path(d).parent_path());
 }
 
-TEST(Gpu, TrainParityPlain) {
+TEST(TN_GPU_SUITE, TrainParityPlain) {
     parity({"--arch", "plain", "--depth", "6", "--bn", "off", "--opt", "gd", "--lr", "0.1", "--loss", "mse"}, 2e-3,
            "plain");
 }
-TEST(Gpu, TrainParityPlainBn) {
+TEST(TN_GPU_SUITE, TrainParityPlainBn) {
     parity({"--arch", "plain", "--depth", "6", "--bn", "on", "--opt", "gd", "--lr", "0.05"}, 2e-2, "plain-bn");
 }
-TEST(Gpu, TrainParityResnet) {
+TEST(TN_GPU_SUITE, TrainParityResnet) {
     parity({"--arch", "resnet", "--depth", "10", "--bn", "off", "--opt", "sgd", "--batch", "64", "--momentum", "0.5",
             "--lr", "0.05"},
            2e-3, "resnet");
 }
-TEST(Gpu, TrainParityResnetBn) {
+TEST(TN_GPU_SUITE, TrainParityResnetBn) {
     parity({"--arch", "resnet", "--depth", "10", "--bn", "on", "--opt", "gd", "--momentum", "0.3", "--lr", "0.05"},
            2e-2, "resnet-bn");
 }
-TEST(Gpu, TrainParityTf32) {
+TEST(TN_GPU_SUITE, TrainParityTf32) {
     parity({"--arch", "plain", "--depth", "6", "--bn", "off", "--opt", "gd", "--lr", "0.1", "--loss", "mse"}, 2e-2,
            "plain-tf32", 1);
     parity({"--arch", "resnet", "--depth", "10", "--bn", "off", "--opt", "sgd", "--batch", "64", "--momentum", "0.5",
@@ -483,7 +494,7 @@ TEST(Gpu, TrainParityTf32) {
 
 // The memory planner refuses, before allocating, a run that cannot fit in the device's free
 // memory, naming both numbers.
-TEST(Gpu, PlannerRefusesWhatCannotFit) {
+TEST(TN_GPU_SUITE, PlannerRefusesWhatCannotFit) {
     if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
     std::vector<std::string> flags = {"--arch", "plain", "--width", "400000", "--depth", "3", "--backend",
                                       "cuda", "--steps", "1", "--out", run_dir("refuse")};
@@ -501,7 +512,7 @@ TEST(Gpu, PlannerRefusesWhatCannotFit) {
 
 // Same GPU, same flags: bit-identical metrics run to run (one stream, fixed cuBLAS workspace,
 // no float atomics).
-TEST(Gpu, RunToRunBitIdentical) {
+TEST(TN_GPU_SUITE, RunToRunBitIdentical) {
     if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
     std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "96", "--depth", "20", "--n", "256",
                                   "--momentum", "0.9", "--steps", "20", "--eval-every", "5"};
@@ -518,7 +529,7 @@ TEST(Gpu, RunToRunBitIdentical) {
 // --graph on (the step captured once and replayed) gives exactly the numbers of --graph off: the
 // same kernels and GEMMs in the same order on the same stream. SGD with a last batch of another
 // size and a step schedule exercise recapture and the eager fallback between them.
-TEST(Gpu, GraphOnOffIdentical) {
+TEST(TN_GPU_SUITE, GraphOnOffIdentical) {
     if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
     std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "96", "--depth", "30", "--n", "300",
                                   "--batch", "64", "--momentum", "0.9", "--schedule", "step:2,4", "--steps", "30",
@@ -528,6 +539,11 @@ TEST(Gpu, GraphOnOffIdentical) {
     off.insert(off.end(), {"--graph", "off"});
     std::string a = train(on, "cuda", "graph-on"), b = train(off, "cuda", "graph-off");
     ASSERT_FALSE(a.empty() || b.empty());
+    // the graph really ran: 30 steps of batches 64,64,64,64,44 (the last batch and every lr change
+    // run eagerly once before a capture), and never with --graph off
+    double on_steps = summary_field(a, "graph_steps"), off_steps = summary_field(b, "graph_steps");
+    EXPECT_GE(on_steps, 15) << a;
+    EXPECT_EQ(off_steps, 0) << b;
     auto ma = metrics(a), mb = metrics(b);
     ASSERT_EQ(ma.size(), mb.size());
     for (size_t i = 0; i < ma.size(); i++) {
