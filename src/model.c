@@ -39,7 +39,7 @@ size_t tn_model_bytes(const tn_config *c, int p, int d, int nb) {
     size_t nbn = c->bn ? (L - 1) * m : 0;
     size_t fl = nw * copies + nbn * (2 * copies + 4);
     fl += L * n * m + (c->bn ? (L - 1) : 1) * n * m + n * m * 4 + n * (size_t)p + 2 * n * (size_t)d + 8;
-    return fl * sizeof(float) + n * 2 * sizeof(int32_t);
+    return fl * sizeof(float) + n * sizeof(int32_t); /* + the batch labels */
 }
 
 #define ALLOC(ptr, count, type)                                                       \
@@ -88,7 +88,6 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
     }
     ALLOC(mdl->x, (size_t)nb * p, float);
     ALLOC(mdl->y, nb, int32_t);
-    ALLOC(mdl->idx, nb, int32_t);
     ALLOC(mdl->h, L * nb * m, float);
     ALLOC(mdl->z, (mdl->bn ? L - 1 : 1) * nb * m, float);
     ALLOC(mdl->z0, (size_t)nb * m, float);
@@ -113,7 +112,6 @@ void tn_model_destroy(tn_model *mdl) {
     for (size_t i = 0; i < sizeof fp / sizeof fp[0]; i++)
         if (fp[i]) be->free(be, fp[i]);
     if (mdl->y) be->free(be, mdl->y);
-    if (mdl->idx) be->free(be, mdl->idx);
     memset(mdl, 0, sizeof *mdl);
 }
 

@@ -97,14 +97,14 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     int n = t->train.n;
     if (c->opt == TN_OPT_SGD) {
         long epoch = step / t->spe, pos = step % t->spe;
-        if (epoch != t->perm_epoch) {
+        if (epoch != t->perm_epoch) { /* one upload per epoch (it synchronises), none per step */
             tn_epoch_order(c->seed, epoch, t->train.n, t->perm);
+            if (be->upload(be, t->perm_dev, t->perm, (size_t)t->train.n * sizeof(int32_t))) return be->err->code;
             t->perm_epoch = epoch;
         }
         long lo = pos * c->batch;
         n = (int)(t->train.n - lo < c->batch ? t->train.n - lo : c->batch);
-        if (be->upload(be, t->mdl.idx, t->perm + lo, (size_t)n * sizeof(int32_t)) ||
-            be->gather_rows(be, t->train_x, t->train.p, t->mdl.idx, n, t->mdl.x, t->train_y, t->mdl.y))
+        if (be->gather_rows(be, t->train_x, t->train.p, t->perm_dev + lo, n, t->mdl.x, t->train_y, t->mdl.y))
             return be->err->code;
         x = t->mdl.x, y = t->mdl.y;
     }

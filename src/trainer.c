@@ -32,7 +32,8 @@ static int upload_data(tn_trainer *t, tn_err *e) {
     t->train_y = be->alloc(be, ntr * sizeof(int32_t) + 4);
     t->test_x = be->alloc(be, nte * p * sizeof(float) + 4);
     t->test_y = be->alloc(be, nte * sizeof(int32_t) + 4);
-    if (!t->train_x || !t->train_y || !t->test_x || !t->test_y ||
+    t->perm_dev = be->alloc(be, ntr * sizeof(int32_t) + 4);
+    if (!t->train_x || !t->train_y || !t->test_x || !t->test_y || !t->perm_dev ||
         be->upload(be, t->train_x, t->train.x, ntr * p * sizeof(float)) ||
         be->upload(be, t->train_y, t->train.y, ntr * sizeof(int32_t)) ||
         be->upload(be, t->test_x, t->test.x, nte * p * sizeof(float)) ||
@@ -157,7 +158,8 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     int nb = rc->batch;
     long long params = tn_model_param_count(rc, t->train.p, t->train.d);
     size_t bytes = tn_model_bytes(rc, t->train.p, t->train.d, nb) + tn_diag_bytes(rc, t->train.p, t->train.d, nb) +
-                   ((size_t)t->train.n + t->test.n) * ((size_t)t->train.p + 1) * sizeof(float);
+                   ((size_t)t->train.n + t->test.n) * ((size_t)t->train.p + 1) * sizeof(float) +
+                   (size_t)t->train.n * sizeof(int32_t); /* the epoch's order */
     double gib = bytes / 1073741824.0;
     if (open_backend(t, e)) return e->code;
     size_t avail = t->be->mem_available(t->be);
@@ -193,6 +195,7 @@ void tn_trainer_close(tn_trainer *t) {
         if (t->train_y) be->free(be, t->train_y);
         if (t->test_x) be->free(be, t->test_x);
         if (t->test_y) be->free(be, t->test_y);
+        if (t->perm_dev) be->free(be, t->perm_dev);
         be->destroy(be);
     }
     tn_dataset_free(&t->train);

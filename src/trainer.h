@@ -19,6 +19,7 @@ typedef struct tn_trainer {
     float *train_x, *test_x;     /* dev copies of the data */
     int32_t *train_y, *test_y;
     int32_t *perm;               /* host: this epoch's order */
+    int32_t *perm_dev;           /* dev copy, uploaded once per epoch: a step uploads nothing */
     long perm_epoch;
     long total, spe;             /* step budget, steps per epoch */
     float lr;                    /* lr of the last step */

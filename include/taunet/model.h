@@ -33,7 +33,6 @@ typedef struct tn_model {
     /* activations for nb rows */
     float *x;      /* nb*p input rows (gathered batch) */
     int32_t *y;    /* nb labels */
-    int32_t *idx;  /* nb row indices of the batch */
     float *h;      /* L * nb*m: h_0 .. h_{L-1} */
     float *z;      /* pre-activations: (L-1) * nb*m with BN (kept for its backward), else nb*m */
     float *z0;     /* nb*m scratch for the input layer */
