@@ -61,7 +61,18 @@ typedef struct {
     void *blas_ws;          /* the fixed cuBLAS workspace */
     void *ws;               /* scratch of the kernels (partial sums), grown on demand */
     size_t ws_cap;
+    int capturing;          /* a graph capture is open on the stream */
+    int graphs;             /* graphs alive: they may hold pointers to earlier scratch buffers */
+    void **retired;         /* scratch buffers replaced while graphs were alive, freed with the last */
+    int nretired;
 } cuda_ctx;
+
+/* Frees the scratch buffers kept for graphs (when no graph is left). */
+static void free_retired(cuda_ctx *c) {
+    for (int i = 0; i < c->nretired; i++) (void)cudaFree(c->retired[i]);
+    free(c->retired);
+    c->retired = NULL, c->nretired = 0;
+}
 
 static cuda_ctx *ctx_of(tn_backend *be) { return (cuda_ctx *)be->ctx; }
 
@@ -77,13 +88,29 @@ static K::tn_kcfg kcfg(tn_backend *be) {
 }
 
 /* Scratch of at least `bytes`; NULL with err set on failure. Growing waits for the stream, since
- * earlier kernels may still use the old buffer. */
+ * earlier kernels may still use the old buffer; while a captured graph is alive the old buffer is
+ * kept (the graph's kernels point into it) and freed with the last graph. It cannot grow during a
+ * capture (allocation and synchronisation are illegal there): the eager step before each capture
+ * sizes it, and a capture that still needs more fails and the run continues eagerly. */
 static void *scratch(tn_backend *be, size_t bytes) {
     cuda_ctx *c = ctx_of(be);
     if (bytes <= c->ws_cap) return c->ws;
+    if (c->capturing) {
+        tn_fail(be->err, TN_ERUNTIME, "cuda backend: scratch must grow to %zu bytes during a graph capture (%s:%d)",
+                bytes, __FILE__, __LINE__);
+        return NULL;
+    }
     size_t cap = ((bytes + (bytes >> 1)) | ((1u << 20) - 1)) + 1; /* 1.5x, whole MiB */
     cudaError_t st = cudaStreamSynchronize(c->stream);
-    if (c->ws) {
+    if (c->ws && c->graphs) {
+        void **r = (void **)realloc(c->retired, (size_t)(c->nretired + 1) * sizeof *r);
+        if (!r) {
+            tn_fail(be->err, TN_ERUNTIME, "cuda backend: out of host memory");
+            return NULL;
+        }
+        c->retired = r;
+        c->retired[c->nretired++] = c->ws;
+    } else if (c->ws) {
         cudaError_t fr = cudaFree(c->ws); /* freed whatever the sync said: no leak on errors */
         if (st == cudaSuccess) st = fr;
     }
@@ -268,6 +295,7 @@ static int cu_row_norms(tn_backend *be, int n, int m, const float *x, float *out
 /* ---- CUDA graphs: one training step captured on the stream and replayed -------------------- */
 static int cu_capture_begin(tn_backend *be) {
     TN_CUDA_CHECK(be->err, cudaStreamBeginCapture(ctx_of(be)->stream, cudaStreamCaptureModeThreadLocal));
+    ctx_of(be)->capturing = 1;
     return 0;
 }
 static int cu_capture_end(tn_backend *be, void **graph) {
@@ -275,6 +303,7 @@ static int cu_capture_end(tn_backend *be, void **graph) {
     cudaGraphExec_t exec = NULL;
     *graph = NULL;
     cudaError_t st = cudaStreamEndCapture(ctx_of(be)->stream, &g);
+    ctx_of(be)->capturing = 0;
     if (st == cudaSuccess) st = cudaGraphInstantiate(&exec, g, 0);
     if (g) (void)cudaGraphDestroy(g);
     if (st != cudaSuccess) {
@@ -283,6 +312,7 @@ static int cu_capture_end(tn_backend *be, void **graph) {
                        __LINE__);
     }
     *graph = (void *)exec;
+    ctx_of(be)->graphs++;
     return 0;
 }
 static int cu_graph_launch(tn_backend *be, void *graph) {
@@ -290,7 +320,13 @@ static int cu_graph_launch(tn_backend *be, void *graph) {
     return 0;
 }
 static void cu_graph_free(tn_backend *be, void *graph) {
-    if (graph) (void)cudaGraphExecDestroy((cudaGraphExec_t)graph);
+    cuda_ctx *c = ctx_of(be);
+    if (!graph) return;
+    (void)cudaGraphExecDestroy((cudaGraphExec_t)graph);
+    if (--c->graphs == 0 && c->nretired) {
+        (void)cudaStreamSynchronize(c->stream); /* a replay may still be running */
+        free_retired(c);
+    }
 }
 
 static size_t cu_mem_available(tn_backend *be) {
@@ -310,6 +346,7 @@ static void cu_destroy(tn_backend *be) {
         if (c->blas) cublasDestroy(c->blas);
         if (c->blas_ws) (void)cudaFree(c->blas_ws);
         if (c->ws) (void)cudaFree(c->ws);
+        free_retired(c);
         if (c->stream) (void)cudaStreamDestroy(c->stream);
         (void)cudaGetLastError();
         free(c);

@@ -134,26 +134,25 @@ struct DeviceOpen {
     }
 };
 
-/* Where work submitted to `s` goes: true to run it now; false when it was recorded into a capture
- * or refused (an invalidated capture, or the legacy stream while another stream captures; the
- * error is then pending for cudaGetLastError()). */
-inline bool submit(cudaStream_t s, std::function<void()> &&op) {
+/* Where work submitted to `s` goes: cudaSuccess with *run_now true to run it now, or false when it
+ * was recorded into the stream's capture; an error when it is refused (an invalidated capture, or
+ * the legacy stream while a capture is open), which launches also leave pending for
+ * cudaGetLastError(). */
+inline cudaError_t submit(cudaStream_t s, std::function<void()> &&op, bool *run_now) {
+    *run_now = false;
     if (!s && !capturing.empty()) {
         /* CUDA refuses legacy-stream work while a blocking stream captures; with our non-blocking
          * stream it would run outside the graph, as much a bug: refused here either way */
         invalidate_captures();
-        if (last_error == cudaSuccess) last_error = cudaErrorStreamCaptureImplicit;
-        return false;
+        return cudaErrorStreamCaptureImplicit;
     }
     if (s && s->capturing) {
-        if (s->invalidated) {
-            if (last_error == cudaSuccess) last_error = cudaErrorStreamCaptureInvalidated;
-        } else {
-            s->ops.push_back(std::move(op));
-        }
-        return false;
+        if (s->invalidated) return cudaErrorStreamCaptureInvalidated;
+        s->ops.push_back(std::move(op));
+        return cudaSuccess;
     }
-    return true;
+    *run_now = true;
+    return cudaSuccess;
 }
 
 template <class T> inline void check_ptr_arg(const char *kernel, const T &v) {
@@ -225,7 +224,12 @@ void launch(const char *name, dim3 grid, dim3 block, size_t shmem, cudaStream_t 
     if (last_error != before) return; /* a GPU would fault; the error is pending */
     /* the arguments as the kernel takes them, copied now (a launch copies its arguments) */
     std::function<void()> run = [=]() { run_blocks(name, grid, block, nt, kernel, args...); };
-    if (submit(stream, std::move(run))) run_blocks(name, grid, block, nt, kernel, args...);
+    bool now = false;
+    if (cudaError_t e = submit(stream, std::move(run), &now)) {
+        if (last_error == cudaSuccess) last_error = e;
+    } else if (now) {
+        run_blocks(name, grid, block, nt, kernel, args...);
+    }
 }
 
 /* Runs the blocks of one launch, one after another, each as an OpenMP team. */
@@ -292,7 +296,11 @@ inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     }
     return cudaSuccess;
 }
-inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+inline cudaError_t cudaDeviceSynchronize(void) {
+    if (tn_emu_rt::capturing.empty()) return cudaSuccess;
+    tn_emu_rt::invalidate_captures(); /* illegal while any capture is open */
+    return cudaErrorStreamCaptureUnsupported;
+}
 
 /* ---- synchronisation and warp intrinsics --------------------------------------------------- */
 /* A function, not a macro, so `if (c) __syncthreads();` stays legal (an orphaned barrier binds to

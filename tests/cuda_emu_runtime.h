@@ -6,15 +6,16 @@
  * What it models, and so what a test through it can catch in the backend and the orchestrator:
  *  - device memory is a separate space: cudaMalloc'ed blocks are mapped PROT_NONE except while
  *    emulated device work (a kernel, a copy, a GEMM, a cuRAND draw) runs, so host code that reads
- *    or writes device memory directly crashes the test; a kernel handed a pointer outside device
+ *    or writes device memory directly crashes the test; each block ends at a guard page (an
+ *    overrun faults) and freed blocks stay inaccessible (a stale pointer faults); a kernel handed a pointer outside device
  *    memory, a copy whose kind does not match its pointers, a GEMM whose leading dimensions or
  *    extents overrun its buffers, or cudaFree of a foreign pointer each fail with an error;
  *  - one emulated device of TAUNET_EMU_GPU_MIB MiB (default 4096): cudaMemGetInfo reports what is
  *    left, cudaMalloc beyond it fails as out of memory;
  *  - stream capture as CUDA does it: launches, cuBLAS calls and device-to-device copies are recorded
  *    (arguments taken at capture time) and run only when the graph is launched; synchronising the
- *    capturing stream, copying to or from the host, cudaMalloc/cudaFree during the capture, or work
- *    on the legacy stream invalidate it, and cudaStreamEndCapture then fails;
+ *    capturing stream or the device, copying to or from the host, cudaMalloc/cudaFree during the
+ *    capture, or work on the legacy stream invalidate it, and cudaStreamEndCapture then fails;
  *  - cuBLAS sgemm: the column-major call checked as cuBLAS checks it, computed by OpenBLAS in
  *    column-major; TF32 math mode rounds both inputs to 10 mantissa bits first;
  *  - cuRAND's device Philox generator: cuRAND's host generator with the same seed and offset
@@ -35,8 +36,13 @@
 
 /* ---- device memory ------------------------------------------------------------------------- */
 namespace tn_emu_dev {
+/* A cudaMalloc'ed block: `bytes` from its base, which is placed (256-byte aligned) so that it ends
+ * within 255 bytes of a guard page that is never accessible: a kernel running past the end of its
+ * buffer faults, as on a GPU, instead of landing in the next block. */
 struct Block {
-    size_t bytes, mapped; /* asked for; mapped (whole pages) */
+    size_t bytes;    /* asked for */
+    const char *map; /* the data pages: [map, map + mapped), then the guard page */
+    size_t mapped;
 };
 struct Space {
     std::map<const char *, Block> blocks; /* by base address */
@@ -70,7 +76,7 @@ inline bool protecting() {
 }
 inline void protect_all(int prot) {
     if (!protecting()) return;
-    for (auto &b : space().blocks) mprotect((void *)b.first, b.second.mapped, prot);
+    for (auto &b : space().blocks) mprotect((void *)b.second.map, b.second.mapped, prot);
 }
 inline void open_all() {
     if (space().open_depth++ == 0) protect_all(PROT_READ | PROT_WRITE);
@@ -78,7 +84,7 @@ inline void open_all() {
 inline void close_all() {
     if (--space().open_depth == 0) protect_all(PROT_NONE);
 }
-inline bool kernel_ptr(const void *p) { return holds(p, 0); }
+inline bool kernel_ptr(const void *p) { return holds(p, 1); }
 /* Installs the kernel launch hooks of tests/cuda_emu.h once device memory is in use. */
 inline void hook() {
     tn_emu_rt::device_ptr = kernel_ptr;
@@ -117,15 +123,16 @@ inline cudaError_t cudaMalloc(void **p, size_t bytes) {
     using namespace tn_emu_dev;
     *p = nullptr;
     if (cudaError_t e = tn_emu_refuse_in_capture(nullptr)) return e;
-    size_t len = ((bytes ? bytes : 1) + page() - 1) / page() * page();
+    size_t rb = ((bytes ? bytes : 1) + 255) / 256 * 256, len = (rb + page() - 1) / page() * page();
     if (space().used + len > total_bytes()) return cudaErrorMemoryAllocation;
-    void *m = mmap(nullptr, len, space().open_depth || !protecting() ? PROT_READ | PROT_WRITE : PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    char *m = (char *)mmap(nullptr, len + page(), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED) return cudaErrorMemoryAllocation;
-    space().blocks[(const char *)m] = Block{bytes, len};
+    if (space().open_depth || !protecting()) mprotect(m, len, PROT_READ | PROT_WRITE);
+    char *base = m + len - rb;
+    space().blocks[base] = Block{bytes, m, len};
     space().used += len;
     hook();
-    *p = m;
+    *p = base;
     return cudaSuccess;
 }
 template <class T> inline cudaError_t cudaMalloc(T **p, size_t bytes) { return cudaMalloc((void **)p, bytes); }
@@ -136,7 +143,11 @@ inline cudaError_t cudaFree(void *p) {
     if (cudaError_t e = tn_emu_refuse_in_capture(nullptr)) return e;
     auto it = space().blocks.find((const char *)p);
     if (it == space().blocks.end()) return cudaErrorInvalidDevicePointer; /* not a cudaMalloc base */
-    munmap((void *)it->first, it->second.mapped);
+    /* The pages go back, but the addresses stay reserved and inaccessible for good, so a graph or
+     * a stale pointer that still uses the block faults instead of reaching a later allocation. */
+    void *m = (void *)it->second.map;
+    mprotect(m, it->second.mapped, PROT_NONE);
+    madvise(m, it->second.mapped, MADV_DONTNEED);
     space().used -= it->second.mapped;
     space().blocks.erase(it);
     return cudaSuccess;
@@ -169,8 +180,10 @@ inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMem
         tn_emu_rt::DeviceOpen open;
         memmove(dst, src, n);
     };
-    if (tn_emu_rt::submit(s, op)) op();
-    return cudaGetLastError();
+    bool now = false;
+    if (cudaError_t e = tn_emu_rt::submit(s, op, &now)) return e;
+    if (now) op();
+    return cudaSuccess;
 }
 
 /* ---- devices and streams ------------------------------------------------------------------- */
@@ -205,8 +218,11 @@ enum cudaStreamCaptureMode {
 struct tn_emu_graph {
     std::vector<std::function<void()>> ops;
 };
+struct tn_emu_graph_exec { /* a distinct type, as in CUDA, so the two cannot be mixed up */
+    std::vector<std::function<void()>> ops;
+};
 typedef tn_emu_graph *cudaGraph_t;
-typedef tn_emu_graph *cudaGraphExec_t;
+typedef tn_emu_graph_exec *cudaGraphExec_t;
 
 inline cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
     if (!s || s->capturing) return cudaErrorInvalidValue; /* the legacy stream, or a second capture */
@@ -230,7 +246,7 @@ inline cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g) {
 }
 inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t g, unsigned long long flags = 0) {
     (void)flags;
-    *exec = g ? new tn_emu_graph(*g) : nullptr;
+    *exec = g ? new tn_emu_graph_exec{g->ops} : nullptr;
     return g ? cudaSuccess : cudaErrorInvalidValue;
 }
 inline cudaError_t cudaGraphDestroy(cudaGraph_t g) {
@@ -274,6 +290,7 @@ struct cublasContext {
     cudaStream_t stream = nullptr;
     cublasMath_t math = CUBLAS_DEFAULT_MATH;
     cublasPointerMode_t pmode = CUBLAS_POINTER_MODE_HOST;
+    void *ws = nullptr; /* the user workspace; cublasSetStream drops it, as cuBLAS does */
 };
 typedef cublasContext *cublasHandle_t;
 
@@ -302,11 +319,14 @@ inline cublasStatus_t cublasDestroy(cublasHandle_t h) {
 inline cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) {
     if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
     h->stream = s;
+    h->ws = nullptr; /* cuBLAS: "unconditionally resets the cuBLAS library workspace" */
     return CUBLAS_STATUS_SUCCESS;
 }
 inline cublasStatus_t cublasSetWorkspace(cublasHandle_t h, void *ws, size_t bytes) {
     if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
-    return !bytes || tn_emu_dev::holds(ws, bytes) ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
+    if (bytes && (!tn_emu_dev::holds(ws, bytes) || (uintptr_t)ws % 256)) return CUBLAS_STATUS_INVALID_VALUE;
+    h->ws = bytes ? ws : nullptr;
+    return CUBLAS_STATUS_SUCCESS;
 }
 inline cublasStatus_t cublasSetPointerMode(cublasHandle_t h, cublasPointerMode_t m) {
     if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
@@ -341,6 +361,15 @@ inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublas
                                   const float *alpha, const float *A, int lda, const float *B, int ldb,
                                   const float *beta, float *C, int ldc) {
     if (!h) return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (!alpha || !beta || (ta != CUBLAS_OP_N && ta != CUBLAS_OP_T && ta != CUBLAS_OP_C) ||
+        (tb != CUBLAS_OP_N && tb != CUBLAS_OP_T && tb != CUBLAS_OP_C))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    /* Stricter than cuBLAS, on purpose: src/backend_cuda.cu promises captured GEMMs a fixed user
+     * workspace (deterministic and allocation-free), so a capture without one is refused. */
+    if (h->stream && h->stream->capturing && !h->ws) {
+        tn_emu_rt::invalidate_captures();
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
     int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m; /* A as stored */
     int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
     if (m < 0 || n < 0 || k < 0 || lda < (ar > 1 ? ar : 1) || ldb < (br > 1 ? br : 1) || ldc < (m > 1 ? m : 1))
@@ -369,8 +398,10 @@ inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublas
         }
         openblas_set_num_threads(threads);
     };
-    if (tn_emu_rt::submit(h->stream, op)) op();
-    return cudaGetLastError() == cudaSuccess ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
+    bool now = false;
+    if (tn_emu_rt::submit(h->stream, op, &now)) return CUBLAS_STATUS_EXECUTION_FAILED;
+    if (now) op();
+    return CUBLAS_STATUS_SUCCESS;
 }
 
 /* ---- cuRAND ---------------------------------------------------------------------------------- */

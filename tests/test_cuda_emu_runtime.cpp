@@ -42,6 +42,28 @@ TEST(EmuRuntime, HostCodeCannotTouchDeviceMemory) {
     EXPECT_EQ(cudaFree(p), cudaSuccess);
 }
 
+// A kernel running past its buffer faults (a guard page follows every block), and so does work
+// that still uses a freed block (a graph replayed after cudaFree): neither reaches other memory.
+TEST(EmuRuntime, OverrunsAndUseAfterFreeFault) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    float *p = dev_floats(std::vector<float>(1024, 0.0f)), *q = dev_floats(std::vector<float>(1024, 0.0f));
+    EXPECT_DEATH(TN_LAUNCH(add_to, dim3(2), dim3(576), 0, nullptr, p, 1152, 1.0f), "");
+    cudaStream_t s;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+    TN_LAUNCH(add_to, dim3(1), dim3(32), 0, s, q, 32, 1.0f);
+    cudaGraph_t g;
+    cudaGraphExec_t ex;
+    ASSERT_EQ(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ASSERT_EQ(cudaGraphInstantiate(&ex, g, 0), cudaSuccess);
+    cudaFree(q);
+    EXPECT_DEATH(cudaGraphLaunch(ex, s), "");
+    cudaGraphDestroy(g);
+    cudaGraphExecDestroy(ex);
+    cudaStreamDestroy(s);
+    cudaFree(p);
+}
+
 TEST(EmuRuntime, KernelGivenAHostPointerFails) {
     float *p = dev_floats({1, 2, 3});
     std::vector<float> host = {1, 2, 3};
@@ -107,6 +129,37 @@ TEST(EmuRuntime, GemmChecksShapesAndBuffers) {
     cublasDestroy(h);
 }
 
+// cublasSetStream drops the user workspace (as cuBLAS does), and a captured GEMM needs one here.
+TEST(EmuRuntime, CapturedGemmNeedsTheWorkspaceSetAfterTheStream) {
+    cublasHandle_t h;
+    cublasCreate(&h);
+    cudaStream_t s;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    float *a = dev_floats(std::vector<float>(4, 1.0f)), *ws = nullptr;
+    ASSERT_EQ(cudaMalloc(&ws, 1 << 20), cudaSuccess);
+    EXPECT_EQ(cublasSetWorkspace(h, ws + 1, 4096), CUBLAS_STATUS_INVALID_VALUE) << "misaligned";
+    float one = 1, zero = 0;
+    cudaGraph_t g;
+    for (int order = 0; order < 2; order++) { // 0: workspace then stream (lost), 1: stream then workspace
+        if (order == 0) cublasSetWorkspace(h, ws, 1 << 20), cublasSetStream(h, s);
+        else cublasSetStream(h, s), cublasSetWorkspace(h, ws, 1 << 20);
+        ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+        cublasStatus_t st = cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, a, 2, a, 2, &zero, a, 2);
+        cudaError_t end = cudaStreamEndCapture(s, &g);
+        if (order == 0) {
+            EXPECT_EQ(st, CUBLAS_STATUS_NOT_SUPPORTED);
+            EXPECT_EQ(end, cudaErrorStreamCaptureInvalidated);
+        } else {
+            EXPECT_EQ(st, CUBLAS_STATUS_SUCCESS);
+            EXPECT_EQ(end, cudaSuccess);
+            cudaGraphDestroy(g);
+        }
+    }
+    cudaFree(a), cudaFree(ws);
+    cublasDestroy(h);
+    cudaStreamDestroy(s);
+}
+
 // Capture records; the graph runs the work, with the arguments of capture time, each launch.
 TEST(EmuRuntime, CaptureRecordsAndGraphReplays) {
     cudaStream_t s;
@@ -138,7 +191,7 @@ TEST(EmuRuntime, IllegalCallsInvalidateTheCapture) {
     float *p = dev_floats({0, 0});
     std::vector<float> h(2);
     cudaGraph_t g;
-    for (int what = 0; what < 4; what++) {
+    for (int what = 0; what < 5; what++) {
         ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
         TN_LAUNCH(add_to, dim3(1), dim3(32), 0, s, p, 2, 1.0f);
         if (what == 0) {
@@ -148,6 +201,8 @@ TEST(EmuRuntime, IllegalCallsInvalidateTheCapture) {
         } else if (what == 2) {
             void *q = nullptr;
             EXPECT_EQ(cudaMalloc(&q, 64), cudaErrorStreamCaptureUnsupported);
+        } else if (what == 3) {
+            EXPECT_EQ(cudaDeviceSynchronize(), cudaErrorStreamCaptureUnsupported);
         } else {
             TN_LAUNCH(add_to, dim3(1), dim3(32), 0, nullptr, p, 2, 1.0f); // the legacy stream
             EXPECT_EQ(cudaGetLastError(), cudaErrorStreamCaptureImplicit);

@@ -384,6 +384,31 @@ TEST(TN_GPU_SUITE, ReductionsMatchCpuAndRepeat) {
     expect_near(p.host(out, rows), ref, 2 * ULP, 0, "row_norms");
 }
 
+// A captured graph keeps pointers into the backend's scratch buffer; growing the scratch later
+// (here: an odd-sized init draws into scratch) must not free the buffer under the live graph.
+TEST(TN_GPU_SUITE, GraphSurvivesScratchGrowth) {
+    Pair p;
+    NEED_GPU(p);
+    const size_t n = 5003, big = 600001; // big: odd, so drawn into 2.4 MB of scratch
+    Vec x = rnd(n, 31), x2 = rnd(n, 32);
+    float *dx = p.dev(x), *out = p.dev(nans(1)), *w = p.dev(nans(big));
+    ASSERT_EQ(p.gpu->sumsq(p.gpu, n, dx, out), 0) << p.egpu.msg; // sizes the scratch
+    ASSERT_EQ(p.gpu->capture_begin(p.gpu), 0) << p.egpu.msg;
+    int op = p.gpu->sumsq(p.gpu, n, dx, out);
+    void *g = nullptr;
+    ASSERT_EQ(p.gpu->capture_end(p.gpu, &g) || op, 0) << p.egpu.msg;
+    ASSERT_NE(g, nullptr);
+    ASSERT_EQ(p.gpu->init_normal(p.gpu, w, big, 1.0f, 7, 0), 0) << p.egpu.msg; // grows the scratch
+    ASSERT_EQ(p.gpu->upload(p.gpu, dx, x2.data(), n * sizeof(float)), 0);
+    ASSERT_EQ(p.gpu->graph_launch(p.gpu, g), 0) << p.egpu.msg;
+    float want = NAN;
+    p.cpu->sumsq(p.cpu, n, x2.data(), &want);
+    expect_near(p.host(out, 1), {want}, 2 * ULP, 0, "sumsq replayed after the scratch grew");
+    p.gpu->graph_free(p.gpu, g);
+    ASSERT_EQ(p.gpu->sumsq(p.gpu, n, dx, out), 0) << p.egpu.msg; // the new scratch still works
+    expect_near(p.host(out, 1), {want}, 2 * ULP, 0, "sumsq after the graph is freed");
+}
+
 TEST(TN_GPU_SUITE, BadGpuIndexIsRefused) {
     int count = tn_cuda_device_count();
     if (count == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
