@@ -1,6 +1,8 @@
 /* elementwise.cu: the per-element ops of the backend table, one read-modify-write pass each.
  *   fill         x[i] = v
  *   scale        x[i] *= s
+ *   set_scalars  x[i] = vals[i], i < n <= 8 (a step's learning rate and friends, passed by value so
+ *                the host never waits: see sgd_dev and the backend's gemm_dev)
  *   act_fwd      h = relu(hprev + tau * u) with u = gamma * (z - mean) * invstd + beta (BN applied
  *                with given statistics) or u = z; hprev may be absent (0). The fused residual +
  *                BN-apply + ReLU of every hidden layer, exactly the cpu backend's act_fwd
@@ -24,6 +26,11 @@ static __global__ void fill_kernel(float *x, size_t n, float v) {
 static __global__ void scale_kernel(float *x, size_t n, float s) {
     size_t stride = (size_t)gridDim.x * blockDim.x;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) x[i] *= s;
+}
+
+static __global__ void set_scalars_kernel(float *x, tn_scalars8 v, int n) {
+    int i = (int)threadIdx.x;
+    if (i < n) x[i] = v.v[i];
 }
 
 static __global__ void perturb_kernel(size_t n, float *w, const float *eps, float sigma) {
@@ -80,6 +87,15 @@ static __global__ void gather_rows_kernel(const float *src, int cols, const int3
 int fill(const tn_kcfg *c, float *x, size_t n, float v) { FLAT_LAUNCH(c, fill_kernel, n, x, n, v); }
 
 int scale(const tn_kcfg *c, float *x, size_t n, float s) { FLAT_LAUNCH(c, scale_kernel, n, x, n, s); }
+
+int set_scalars(const tn_kcfg *c, float *x, const float *vals, int n) {
+    tn_scalars8 v;
+    if (n < 0 || n > 8) return tn_fail(c->err, TN_ERUNTIME, "set_scalars: %d values (at most 8)", n);
+    if (n == 0) return 0;
+    for (int i = 0; i < 8; i++) v.v[i] = i < n ? vals[i] : 0.0f;
+    TN_LAUNCH_CHECKED(c->err, set_scalars_kernel, dim3(1), dim3(32), c->stream, x, v, n);
+    return 0;
+}
 
 int perturb(const tn_kcfg *c, size_t n, float *w, const float *eps, float sigma) {
     FLAT_LAUNCH(c, perturb_kernel, n, n, w, eps, sigma);

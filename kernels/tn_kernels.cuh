@@ -28,6 +28,11 @@ typedef struct tn_kcfg {
 /* elementwise.cu */
 int fill(const tn_kcfg *c, float *x, size_t n, float v);
 int scale(const tn_kcfg *c, float *x, size_t n, float s);
+/* up to 8 floats by value (a kernel argument: no host buffer, no synchronisation) */
+typedef struct tn_scalars8 {
+    float v[8];
+} tn_scalars8;
+int set_scalars(const tn_kcfg *c, float *x, const float *vals, int n);
 int perturb(const tn_kcfg *c, size_t n, float *w, const float *eps, float sigma);
 int act_fwd(const tn_kcfg *c, int n, int m, const float *z, const float *mean, const float *invstd,
             const float *gamma, const float *beta, const float *hprev, float tau, float *h);
@@ -52,6 +57,7 @@ int loss(const tn_kcfg *c, tn_loss_kind kind, int n, int d, const float *logits,
 
 /* sgd.cu */
 int sgd(const tn_kcfg *c, size_t n, float *w, const float *g, float *v, float lr, float mu, float wd);
+int sgd_dev(const tn_kcfg *c, size_t n, float *w, const float *g, float *v, const float *hyp);
 
 /* reduce.cu; ws: reduce_ws_bytes(c, n) bytes (may be 0) */
 size_t reduce_ws_bytes(const tn_kcfg *c, size_t n);

@@ -294,6 +294,20 @@ static int cpu_sgd(tn_backend *be, size_t n, float *w, const float *g, float *v,
     return 0;
 }
 
+/* Scalars in backend memory: host memory here, so they are read at the call. */
+static int cpu_set_scalars(tn_backend *be, float *dst, const float *vals, int n) {
+    (void)be;
+    memcpy(dst, vals, (size_t)n * sizeof(float));
+    return 0;
+}
+static int cpu_gemm_dev(tn_backend *be, int ta, int tb, int M, int N, int K, const float *alpha, const float *A,
+                        int lda, const float *B, int ldb, const float *beta, float *C, int ldc) {
+    return cpu_gemm(be, ta, tb, M, N, K, *alpha, A, lda, B, ldb, *beta, C, ldc);
+}
+static int cpu_sgd_dev(tn_backend *be, size_t n, float *w, const float *g, float *v, const float *hyp) {
+    return cpu_sgd(be, n, w, g, v, hyp[0], hyp[1], hyp[2]);
+}
+
 /* op: 0 sumsq, 1 dot, 2 diffsq. Fixed chunks so the sum is independent of the thread count. */
 static double reduce(int op, size_t n, const float *x, const float *y) {
     size_t nch = (n + CHUNK - 1) / CHUNK;
@@ -385,6 +399,7 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
         .bn_stats = cpu_bn_stats, .bn_eval_stats = cpu_bn_eval_stats, .act_fwd = cpu_act_fwd,
         .act_bwd = cpu_act_bwd, .bn_bwd = cpu_bn_bwd, .loss = cpu_loss, .sgd = cpu_sgd,
         .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb, .act_bn_bwd = cpu_act_bn_bwd,
+        .set_scalars = cpu_set_scalars, .gemm_dev = cpu_gemm_dev, .sgd_dev = cpu_sgd_dev,
         .mem_available = cpu_mem_available,
         .destroy = cpu_destroy,
     };

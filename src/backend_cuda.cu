@@ -192,6 +192,28 @@ static int cu_gemm(tn_backend *be, int ta, int tb, int M, int N, int K_, float a
     return 0;
 }
 
+/* The same GEMM with alpha and beta in device memory, read when it runs (a replayed graph picks
+ * up each step's learning rate): the handle's pointer mode is switched for this call only. */
+static int cu_gemm_dev(tn_backend *be, int ta, int tb, int M, int N, int K_, const float *alpha, const float *A,
+                       int lda, const float *B, int ldb, const float *beta, float *C, int ldc) {
+    cublasHandle_t h = ctx_of(be)->blas;
+    if (M <= 0 || N <= 0) return 0;
+    TN_CUDA_CHECK(be->err, cublasSetPointerMode(h, CUBLAS_POINTER_MODE_DEVICE));
+    cublasStatus_t st = cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K_,
+                                    alpha, B, ldb, A, lda, beta, C, ldc);
+    TN_CUDA_CHECK(be->err, cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
+    TN_CUDA_CHECK(be->err, st);
+    return 0;
+}
+static int cu_set_scalars(tn_backend *be, float *dst, const float *vals, int n) {
+    K::tn_kcfg c = kcfg(be);
+    return K::set_scalars(&c, dst, vals, n);
+}
+static int cu_sgd_dev(tn_backend *be, size_t n, float *w, const float *g, float *v, const float *hyp) {
+    K::tn_kcfg c = kcfg(be);
+    return K::sgd_dev(&c, n, w, g, v, hyp);
+}
+
 /* x = N(0, std^2) from Philox4_32_10 at (seed, offset), as the cpu backend's host generator:
  * cuRAND wants an even count for normals, so an odd n is drawn into scratch and n values kept;
  * so is a tensor that does not start on a 16-byte boundary (the model's tensors follow each other
@@ -416,6 +438,7 @@ extern "C" tn_backend *TN_CUDA_ENTRY(tn_backend_cuda_hw_create)(int gpu, int tf3
     be->act_bwd = cu_act_bwd, be->bn_bwd = cu_bn_bwd, be->loss = cu_loss, be->sgd = cu_sgd;
     be->sumsq = cu_sumsq, be->dot = cu_dot, be->diffsq = cu_diffsq, be->row_norms = cu_row_norms;
     be->perturb = cu_perturb;
+    be->set_scalars = cu_set_scalars, be->gemm_dev = cu_gemm_dev, be->sgd_dev = cu_sgd_dev;
     be->mem_available = cu_mem_available;
     be->capture_begin = cu_capture_begin, be->capture_end = cu_capture_end;
     be->graph_launch = cu_graph_launch, be->graph_free = cu_graph_free;

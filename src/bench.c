@@ -33,9 +33,8 @@ static int cmp(const void *a, const void *b) {
 
 static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c) {
     double out[2];
-    if (tn_model_forward(m, x, n, 1) || tn_model_loss(m, y, n, 1, out) ||
-        tn_model_backward(m, x, n, (float)c->lr, (float)c->wd) ||
-        tn_model_update(m, (float)c->lr, (float)c->momentum, (float)c->wd))
+    if (tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd) || tn_model_forward(m, x, n, 1) ||
+        tn_model_loss(m, y, n, 1, out) || tn_model_backward(m, x, n) || tn_model_update(m))
         return m->be->err->code;
     return 0;
 }

@@ -38,7 +38,7 @@ size_t tn_model_bytes(const tn_config *c, int p, int d, int nb) {
     size_t copies = 1 + (fused ? 0 : 1) + (c->momentum > 0 ? 1 : 0);
     size_t nbn = c->bn ? (L - 1) * m : 0;
     size_t fl = nw * copies + nbn * (2 * copies + 4);
-    fl += L * n * m + (c->bn ? (L - 1) : 1) * n * m + n * m * 4 + n * (size_t)p + 2 * n * (size_t)d + 8;
+    fl += L * n * m + (c->bn ? (L - 1) : 1) * n * m + n * m * 4 + n * (size_t)p + 2 * n * (size_t)d + 16;
     return fl * sizeof(float) + n * sizeof(int32_t); /* + the batch labels */
 }
 
@@ -97,6 +97,7 @@ int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, in
     ALLOC(mdl->dh1, (size_t)nb * m, float);
     ALLOC(mdl->du, (size_t)nb * m, float);
     ALLOC(mdl->scal, 8, float);
+    ALLOC(mdl->hyp, 8, float);
     return 0;
 fail:
     tn_model_destroy(mdl);
@@ -108,7 +109,7 @@ void tn_model_destroy(tn_model *mdl) {
     if (!be) return;
     float *fp[] = {mdl->w, mdl->gw, mdl->vw, mdl->bnp, mdl->gbnp, mdl->vbnp, mdl->run_mean,
                    mdl->run_var, mdl->mean, mdl->invstd, mdl->x, mdl->h, mdl->z, mdl->z0,
-                   mdl->logits, mdl->dlogits, mdl->dh0, mdl->dh1, mdl->du, mdl->scal};
+                   mdl->logits, mdl->dlogits, mdl->dh0, mdl->dh1, mdl->du, mdl->scal, mdl->hyp};
     for (size_t i = 0; i < sizeof fp / sizeof fp[0]; i++)
         if (fp[i]) be->free(be, fp[i]);
     if (mdl->y) be->free(be, mdl->y);
@@ -204,18 +205,25 @@ int tn_model_loss(tn_model *mdl, const int32_t *labels, int n, int grad, double 
     return 0;
 }
 
+int tn_model_set_hyper(tn_model *mdl, float lr, float mu, float wd) {
+    /* -lr and 1 - lr*wd are rounded here, once, as the host-scalar GEMM would round them */
+    float v[5] = {lr, mu, wd, -lr, 1.0f - lr * wd};
+    return mdl->be->set_scalars(mdl->be, mdl->hyp, v, 5) ? mdl->be->err->code : 0;
+}
+
 /* dW = dZ^T Hin for a [rows=out, cols=in] weight; with fused SGD the update
- * W <- (1 - lr*wd) W - lr dZ^T Hin is the same GEMM with beta (DESIGN.md §2). */
+ * W <- (1 - lr*wd) W - lr dZ^T Hin is the same GEMM with beta (DESIGN.md §2), its alpha = -lr and
+ * beta = 1 - lr*wd read from hyp when it runs. */
 static int weight_grad(tn_model *mdl, float *W, size_t off, int out, int in, int n, const float *dZ,
-                       const float *Hin, float lr, float wd) {
+                       const float *Hin) {
     tn_backend *be = mdl->be;
     if (off < mdl->train_lo || off >= mdl->train_hi) return 0;
     if (mdl->fused_sgd)
-        return be->gemm(be, 1, 0, out, in, n, -lr, dZ, out, Hin, in, 1.0f - lr * wd, W, in);
+        return be->gemm_dev(be, 1, 0, out, in, n, mdl->hyp + 3, dZ, out, Hin, in, mdl->hyp + 4, W, in);
     return be->gemm(be, 1, 0, out, in, n, 1.0f, dZ, out, Hin, in, 0.0f, mdl->gw + off, in);
 }
 
-int tn_model_backward(tn_model *mdl, const float *x, int n, float lr, float wd) {
+int tn_model_backward(tn_model *mdl, const float *x, int n) {
     tn_backend *be = mdl->be;
     int m = mdl->m, d = mdl->d, st = 0;
     size_t half = mdl->nbn / 2;
@@ -224,7 +232,7 @@ int tn_model_backward(tn_model *mdl, const float *x, int n, float lr, float wd) 
     if (mdl->train_lo < mdl->off_B)
         st |= be->gemm(be, 0, 0, n, m, d, 1.0f, mdl->dlogits, d, tn_model_B(mdl), m, 0.0f, dh, m);
     st |= weight_grad(mdl, tn_model_B(mdl), mdl->off_B, d, m, n, mdl->dlogits,
-                      tn_model_h(mdl, mdl->L - 1), lr, wd);
+                      tn_model_h(mdl, mdl->L - 1));
     if (mdl->train_lo >= mdl->off_B) return st ? be->err->code : 0; /* --train last */
     for (int l = mdl->L - 1; l >= 1 && !st; l--) {
         float *W = tn_model_W(mdl, l), *dz = mdl->du;
@@ -248,23 +256,24 @@ int tn_model_backward(tn_model *mdl, const float *x, int n, float lr, float wd) 
         }
         /* dh_{l-1} (+)= dz W_l with the old W_l, then the weight gradient/update */
         st |= be->gemm(be, 0, 0, n, m, m, 1.0f, dz, m, W, m, mdl->resnet ? 1.0f : 0.0f, dhn, m);
-        st |= weight_grad(mdl, W, (size_t)(W - mdl->w), m, m, n, dz, hp, lr, wd);
+        st |= weight_grad(mdl, W, (size_t)(W - mdl->w), m, m, n, dz, hp);
         float *t = dh;
         dh = dhn, dhn = t;
     }
     if (!st && mdl->train_lo == 0) {
         st |= be->act_bwd(be, (size_t)n * m, tn_model_h(mdl, 0), dh, 1.0f, mdl->du, NULL);
-        st |= weight_grad(mdl, tn_model_A(mdl), 0, m, mdl->p, n, mdl->du, x, lr, wd);
+        st |= weight_grad(mdl, tn_model_A(mdl), 0, m, mdl->p, n, mdl->du, x);
     }
     return st ? be->err->code : 0;
 }
 
-int tn_model_update(tn_model *mdl, float lr, float mu, float wd) {
+int tn_model_update(tn_model *mdl) {
     tn_backend *be = mdl->be;
     int st = 0;
+    /* lr, mu, wd from hyp (without velocity, as with momentum 0, mu has no effect: tn_sgd) */
     if (!mdl->fused_sgd)
-        st |= be->sgd(be, mdl->train_hi - mdl->train_lo, mdl->w + mdl->train_lo, mdl->gw + mdl->train_lo,
-                      mdl->vw ? mdl->vw + mdl->train_lo : NULL, lr, mdl->vw ? mu : 0.0f, wd);
-    if (mdl->bn_trainable) st |= be->sgd(be, mdl->nbn, mdl->bnp, mdl->gbnp, mdl->vbnp, lr, mu, wd);
+        st |= be->sgd_dev(be, mdl->train_hi - mdl->train_lo, mdl->w + mdl->train_lo, mdl->gw + mdl->train_lo,
+                          mdl->vw ? mdl->vw + mdl->train_lo : NULL, mdl->hyp);
+    if (mdl->bn_trainable) st |= be->sgd_dev(be, mdl->nbn, mdl->bnp, mdl->gbnp, mdl->vbnp, mdl->hyp);
     return st ? be->err->code : 0;
 }

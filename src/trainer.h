@@ -23,12 +23,12 @@ typedef struct tn_trainer {
     long perm_epoch;
     long total, spe;             /* step budget, steps per epoch */
     float lr;                    /* lr of the last step */
-    /* CUDA graph of one step (backends with capture): replayed while the batch size and lr stay
-     * those it was captured with; captured on the second identical step in a row */
+    /* CUDA graph of one step (backends with capture): replayed while the batch size stays the one
+     * it was captured with (lr is read from device memory); captured on the second step in a row
+     * of that size (the eager one before sizes the scratch buffer) */
     void *graph;
     long graph_steps; /* steps run by replaying it (summary.json: graph_steps) */
     int graph_n, prev_n, graph_off;
-    float graph_lr, prev_lr;
     tn_ckpt_state st;
     char dir[1100];
     int quiet, tty;

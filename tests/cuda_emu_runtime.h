@@ -374,16 +374,23 @@ inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublas
     int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
     if (m < 0 || n < 0 || k < 0 || lda < (ar > 1 ? ar : 1) || ldb < (br > 1 ? br : 1) || ldc < (m > 1 ? m : 1))
         return CUBLAS_STATUS_INVALID_VALUE;
-    if (h->pmode != CUBLAS_POINTER_MODE_HOST) return CUBLAS_STATUS_NOT_SUPPORTED; /* not emulated */
+    bool dev = h->pmode == CUBLAS_POINTER_MODE_DEVICE;
+    if (dev && (!tn_emu_dev::holds(alpha, sizeof(float)) || !tn_emu_dev::holds(beta, sizeof(float))))
+        return CUBLAS_STATUS_EXECUTION_FAILED; /* device pointer mode with host scalars: a fault */
+    if (!dev && (tn_emu_dev::holds(alpha, 1) || tn_emu_dev::holds(beta, 1)))
+        return CUBLAS_STATUS_EXECUTION_FAILED; /* host pointer mode reading device memory: a fault */
     if (!m || !n) return CUBLAS_STATUS_SUCCESS;
     auto extent = [](int rows, int cols, int ld) { return ((size_t)(cols - 1) * ld + rows) * sizeof(float); };
     if ((k && (!tn_emu_dev::holds(A, extent(ar, ac, lda)) || !tn_emu_dev::holds(B, extent(br, bc, ldb)))) ||
         !tn_emu_dev::holds(C, extent(m, n, ldc)))
         return CUBLAS_STATUS_EXECUTION_FAILED; /* an out-of-bounds operand: a fault on a GPU */
-    float al = *alpha, be = *beta; /* host pointer mode: read at the call (and so at capture) */
+    /* host pointer mode: alpha and beta are read at the call (and so fixed at capture); device
+     * pointer mode: read when the GEMM runs (so a graph replay sees the current values) */
+    float al_host = dev ? 0.0f : *alpha, be_host = dev ? 0.0f : *beta;
     bool tf32 = h->math == CUBLAS_TF32_TENSOR_OP_MATH;
     auto op = [=]() {
         tn_emu_rt::DeviceOpen open;
+        float al = dev ? *alpha : al_host, be = dev ? *beta : be_host;
         /* One OpenBLAS thread: a 2-thread OpenMP team between the kernels' blockDim-thread teams
          * would make libgomp retire and re-create its pool threads at every GEMM (10x slower). */
         int threads = openblas_get_num_threads();

@@ -323,6 +323,18 @@ TEST(KernelEmu, Sgd) {
             cpu.be->sgd(cpu.be, n, rw.data(), g.data(), rvp, 0.05f, mu, 1e-3f);
             expect_near(w, rw, 4 * ULP, 0, "sgd w mu=" + std::to_string(mu) + " " + k.where());
             expect_near(v, rv, 4 * ULP, 0, "sgd v mu=" + std::to_string(mu) + " " + k.where());
+            // the same step with lr, mu, wd read from memory (set_scalars, then sgd_dev): same bits
+            Vec hyp = poisoned(8), w2 = w0, v2 = v0;
+            const float vals[3] = {0.05f, mu, 1e-3f};
+            ASSERT_EQ(K::set_scalars(&k.c, hyp.data(), vals, 3), 0) << k.e.msg;
+            EXPECT_EQ(hyp[0], 0.05f);
+            EXPECT_EQ(hyp[1], mu);
+            EXPECT_EQ(hyp[2], 1e-3f);
+            EXPECT_TRUE(std::isnan(hyp[3])) << "set_scalars wrote past n";
+            ASSERT_EQ(K::sgd_dev(&k.c, n, w2.data(), g.data(), mu != 0.0f ? v2.data() : nullptr, hyp.data()), 0)
+                << k.e.msg;
+            expect_near(w2, w, 0, 0, "sgd_dev w mu=" + std::to_string(mu) + " " + k.where());
+            expect_near(v2, v, 0, 0, "sgd_dev v mu=" + std::to_string(mu) + " " + k.where());
         }
 }
 

@@ -66,7 +66,8 @@ struct Net {
         double out[2];
         ASSERT_EQ(tn_model_forward(&m, x.data(), n, 1), 0);
         ASSERT_EQ(tn_model_loss(&m, y.data(), n, 1, out), 0);
-        ASSERT_EQ(tn_model_backward(&m, x.data(), n, 0.0f, 0.0f), 0);
+        ASSERT_EQ(tn_model_set_hyper(&m, 0.0f, 0.0f, 0.0f), 0);
+        ASSERT_EQ(tn_model_backward(&m, x.data(), n), 0);
     }
 };
 
@@ -218,7 +219,8 @@ TEST(GradCheck, TrainSubsetsFreezeTheRest) {
         double out[2];
         ASSERT_EQ(tn_model_forward(&m, x.data(), 4, 1), 0);
         ASSERT_EQ(tn_model_loss(&m, y, 4, 1, out), 0);
-        ASSERT_EQ(tn_model_backward(&m, x.data(), 4, 0.5f, 0.0f), 0);  // fused SGD (momentum 0)
+        ASSERT_EQ(tn_model_set_hyper(&m, 0.5f, 0.0f, 0.0f), 0);
+        ASSERT_EQ(tn_model_backward(&m, x.data(), 4), 0);  // fused SGD (momentum 0)
         size_t changed_lo = m.nw, changed_hi = 0;
         for (size_t i = 0; i < m.nw; i++)
             if (m.w[i] != w0[i]) changed_lo = std::min(changed_lo, i), changed_hi = i + 1;
@@ -234,11 +236,13 @@ TEST(GradCheck, TrainSubsetsFreezeTheRest) {
 TEST(GradCheck, FusedSgdEqualsExplicitUpdate) {
     Net a(TN_ARCH_RESNET, 0, TN_LOSS_XENT), b(TN_ARCH_RESNET, 0, TN_LOSS_XENT);
     a.grads();
-    ASSERT_EQ(tn_model_update(&a.m, 0.1f, 0.0f, 0.01f), 0);  // explicit, momentum 0 this step
+    ASSERT_EQ(tn_model_set_hyper(&a.m, 0.1f, 0.0f, 0.01f), 0);
+    ASSERT_EQ(tn_model_update(&a.m), 0);  // explicit, momentum 0 this step
     double out[2];
     b.m.fused_sgd = 1;
     ASSERT_EQ(tn_model_forward(&b.m, b.x.data(), b.n, 1), 0);
     ASSERT_EQ(tn_model_loss(&b.m, b.y.data(), b.n, 1, out), 0);
-    ASSERT_EQ(tn_model_backward(&b.m, b.x.data(), b.n, 0.1f, 0.01f), 0);
+    ASSERT_EQ(tn_model_set_hyper(&b.m, 0.1f, 0.0f, 0.01f), 0);
+    ASSERT_EQ(tn_model_backward(&b.m, b.x.data(), b.n), 0);
     for (size_t i = 0; i < a.m.nw; i++) ASSERT_NEAR(a.m.w[i], b.m.w[i], 1e-6f * (1 + std::fabs(a.m.w[i]))) << i;
 }

@@ -75,6 +75,15 @@ struct tn_backend {
     int (*sgd)(tn_backend *be, size_t n, float *w, const float *g, float *v, float lr, float mu,
                float wd);
 
+    /* The same ops with their scalars in backend memory, read when the op runs, so a captured
+     * training step replays with the learning rate of each step (set_scalars before the replay):
+     * set_scalars: dst[0..n) = vals (n <= 8), in stream order, without host synchronisation;
+     * gemm_dev: gemm with alpha = *alpha, beta = *beta; sgd_dev: sgd with lr, mu, wd = hyp[0..2]. */
+    int (*set_scalars)(tn_backend *be, float *dst, const float *vals, int n);
+    int (*gemm_dev)(tn_backend *be, int ta, int tb, int M, int N, int K, const float *alpha, const float *A,
+                    int lda, const float *B, int ldb, const float *beta, float *C, int ldc);
+    int (*sgd_dev)(tn_backend *be, size_t n, float *w, const float *g, float *v, const float *hyp);
+
     /* Deterministic reductions (fixed order, no float atomics), result in dev out[0]:
      * sumsq: sum x^2;  dot: sum x*y;  diffsq: sum (x-y)^2. */
     int (*sumsq)(tn_backend *be, size_t n, const float *x, float *out);

@@ -39,6 +39,7 @@ typedef struct tn_model {
     float *logits, *dlogits; /* nb*d */
     float *dh0, *dh1, *du;   /* nb*m each */
     float *scal;             /* 8 dev floats for reductions */
+    float *hyp;              /* 8 dev floats: lr, mu, wd, -lr, 1 - lr*wd (tn_model_set_hyper) */
 } tn_model;
 
 /* Bytes the model needs for batch capacity nb (weights, grads, optimizer state, activations). */
@@ -70,11 +71,14 @@ int tn_model_loss(tn_model *mdl, const int32_t *labels, int n, int grad, double 
  * graph), then read the sums. */
 int tn_model_loss_issue(tn_model *mdl, const int32_t *labels, int n, int grad);
 int tn_model_loss_read(tn_model *mdl, double out[2]);
+/* The optimizer's scalars for the next backward/update, written to backend memory without host
+ * synchronisation: outside a captured step, so each replay uses the current learning rate. */
+int tn_model_set_hyper(tn_model *mdl, float lr, float mu, float wd);
 /* Backward from dlogits after a train-mode forward on n rows of x. With fused_sgd the weight
- * update (lr, wd) happens here; otherwise gradients are written to gw/gbnp. */
-int tn_model_backward(tn_model *mdl, const float *x, int n, float lr, float wd);
+ * update (lr, wd of tn_model_set_hyper) happens here; otherwise gradients go to gw/gbnp. */
+int tn_model_backward(tn_model *mdl, const float *x, int n);
 /* Optimizer step on the trainable parameters from gw/gbnp (no-op for the fused part). */
-int tn_model_update(tn_model *mdl, float lr, float mu, float wd);
+int tn_model_update(tn_model *mdl);
 
 #ifdef __cplusplus
 }
