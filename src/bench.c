@@ -1,6 +1,8 @@
 /* The step benchmark: a model on random inputs, timed as the training loop runs it (forward,
- * loss with gradient, backward with the update). GEMM time is measured by wrapping the backend's
- * gemm entry, so the share is of the same run, not of a separate one. */
+ * loss with gradient, backward with the update, the loss read back), replayed from a captured
+ * CUDA graph when the backend can capture and --graph is on, as train does. GEMM time is measured
+ * by wrapping the backend's gemm entries on an extra eager step, so the share is of the same run,
+ * not of a separate one. */
 #define _POSIX_C_SOURCE 200809L
 #include "taunet/bench.h"
 
@@ -17,8 +19,22 @@ static int (*g_gemm)(tn_backend *, int, int, int, int, int, float, const float *
                      int, float, float *, int);
 static double g_gemm_s;
 
+static int (*g_gemm_dev)(tn_backend *, int, int, int, int, int, const float *, const float *, int,
+                         const float *, int, const float *, float *, int);
+
+static int timed_gemm_dev(tn_backend *be, int ta, int tb, int M, int N, int K, const float *alpha, const float *A,
+                          int lda, const float *B, int ldb, const float *beta, float *C, int ldc) {
+    be->sync(be);
+    double t0 = tn_now();
+    int rc = g_gemm_dev(be, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    be->sync(be);
+    g_gemm_s += tn_now() - t0;
+    return rc;
+}
+
 static int timed_gemm(tn_backend *be, int ta, int tb, int M, int N, int K, float alpha, const float *A,
                       int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    be->sync(be);
     double t0 = tn_now();
     int rc = g_gemm(be, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     be->sync(be);
@@ -31,12 +47,40 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c) {
+/* The ops of one step, none of which waits for the host (what a graph captures). */
+static int step_ops(tn_model *m, const float *x, const int32_t *y, int n) {
+    return tn_model_forward(m, x, n, 1) || tn_model_loss_issue(m, y, n, 1) || tn_model_backward(m, x, n) ||
+                   tn_model_update(m)
+               ? m->be->err->code
+               : 0;
+}
+
+/* One step as train runs it: the step's lr, the step (eager, or the graph replayed), the loss read. */
+static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c, void *graph) {
+    tn_backend *be = m->be;
     double out[2];
-    if (tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd) || tn_model_forward(m, x, n, 1) ||
-        tn_model_loss(m, y, n, 1, out) || tn_model_backward(m, x, n) || tn_model_update(m))
-        return m->be->err->code;
-    return 0;
+    if (tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd)) return be->err->code;
+    if (graph ? be->graph_launch(be, graph) : step_ops(m, x, y, n)) return be->err->code;
+    return tn_model_loss_read(m, out);
+}
+
+/* The step captured as a graph after the eager warm-up (which sized every buffer), or NULL when the
+ * backend cannot capture, --graph is off, or the capture fails (the benchmark then runs eagerly). */
+static void *capture(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c) {
+    tn_backend *be = m->be;
+    void *g = NULL;
+    if (!c->graph || !be->capture_begin || tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd) ||
+        be->capture_begin(be)) {
+        tn_err_clear(be->err);
+        return NULL;
+    }
+    int ops = step_ops(m, x, y, n);
+    if (be->capture_end(be, &g) || ops) {
+        if (g) be->graph_free(be, g);
+        g = NULL;
+    }
+    tn_err_clear(be->err);
+    return g;
 }
 
 /* sgemm alone on the shapes of one step (forward, dH, dW per layer), as GFLOP/s. */
@@ -102,25 +146,30 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
         rc = tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
         goto model;
     }
-    for (int i = 0; i < warmup && !rc; i++) rc = step(&m, x, y, n, c);
-    g_gemm = be->gemm;
+    for (int i = 0; i < (warmup > 0 ? warmup : 1) && !rc; i++) rc = step(&m, x, y, n, c, NULL);
+    void *graph = rc ? NULL : capture(&m, x, y, n, c);
+    r->graph = graph != NULL;
+    for (int i = 0; graph && i < 2 && !rc; i++) rc = step(&m, x, y, n, c, graph); /* the first replays upload it */
+    g_gemm = be->gemm, g_gemm_dev = be->gemm_dev;
     double gemm_total = 0.0, all_total = 0.0;
     for (int k = 0; k < repeats && !rc; k++) {
         /* GEMM timing syncs after each call; time a plain repeat and a wrapped one separately so
          * the reported step time is not inflated by the wrapper's synchronisation. */
         double t0 = tn_now();
-        for (int i = 0; i < steps && !rc; i++) rc = step(&m, x, y, n, c);
+        for (int i = 0; i < steps && !rc; i++) rc = step(&m, x, y, n, c, graph);
         be->sync(be);
         times[k] = (tn_now() - t0) / steps;
-        be->gemm = timed_gemm;
+        be->gemm = timed_gemm, be->gemm_dev = timed_gemm_dev;
         g_gemm_s = 0.0;
+        be->sync(be);
         t0 = tn_now();
-        rc = rc ? rc : step(&m, x, y, n, c);
+        rc = rc ? rc : step(&m, x, y, n, c, NULL);
         be->sync(be);
         all_total += tn_now() - t0;
         gemm_total += g_gemm_s;
-        be->gemm = g_gemm;
+        be->gemm = g_gemm, be->gemm_dev = g_gemm_dev;
     }
+    if (graph) be->graph_free(be, graph);
     if (rc) {
         rc = tn_fail(e, berr.code ? berr.code : TN_ERUNTIME, "bench: %s", berr.msg);
         goto model;

@@ -104,6 +104,8 @@ static const char *bench_help =
     "times forward + loss + backward + update steps on random inputs (batch 128 unless --batch)\n"
     "and prints the median s/step, samples/s, GFLOP/s (6 n (p m + (L-1) m^2 + m d) per step),\n"
     "the share of time in GEMMs, the backend's sgemm rate on the step's shapes and peak memory.\n"
+    "on the cuda backend the timed steps replay a captured CUDA graph, as train does (--graph off:\n"
+    "eager); the JSON says which (\"graph\")\n"
     "presets: plain-m128-L10 resnet-m128-L100 resnet-m128-L1202 resnet-bn-m128-L1202\n"
     "         plain-m1024-L10 plain-m4096-L4 (train flags such as --threads, --backend apply to all)\n"
     "bench/compare.py runs it side by side with the PyTorch peer (bench/README.md)\n";

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "taunet/backend.h"
+#include "taunet/bench.h"
 #include "taunet/config.h"
 #include "taunet/model.h"
 #include "taunet/train.h"
@@ -522,6 +523,28 @@ TEST(TN_GPU_SUITE, TrainParityTf32) {
 }
 
 } // namespace
+
+// `taunet bench` on the cuda backend times the graph replay, as train runs it, unless --graph off;
+// its GEMM share (measured on an extra eager step) covers the fused-update GEMMs too.
+TEST(TN_GPU_SUITE, BenchReplaysTheGraph) {
+    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    for (const char *graph : {"on", "off"}) {
+        std::vector<std::string> flags = {"--arch", "resnet", "--width", "32", "--depth", "6", "--batch", "16",
+                                          "--backend", "cuda", "--graph", graph};
+        std::vector<char *> argv;
+        for (auto &s : flags) argv.push_back(&s[0]);
+        tn_config c;
+        tn_err e{};
+        tn_config_defaults(&c);
+        ASSERT_EQ(tn_config_parse(&c, (int)argv.size(), argv.data(), &e), 0) << e.msg;
+        tn_bench_result r;
+        ASSERT_EQ(tn_bench_run(&c, 20, 10, 1, 2, 2, &r, &e), 0) << e.msg;
+        EXPECT_EQ(r.graph, std::string(graph) == "on") << "--graph " << graph;
+        EXPECT_GT(r.s_per_step, 0.0);
+        EXPECT_GT(r.gemm_share, 0.0);
+        EXPECT_LE(r.gemm_share, 1.0);
+    }
+}
 
 // The memory planner refuses, before allocating, a run that cannot fit in the device's free
 // memory, naming both numbers.

@@ -16,6 +16,7 @@ typedef struct tn_bench_result {
     double sgemm_gflops;   /* the backend's sgemm alone on the step's GEMM shapes */
     double peak_gib;       /* peak resident memory of the process (cpu) */
     double flops_per_step;
+    int graph;             /* the timed steps replayed a captured CUDA graph (cuda, --graph on) */
 } tn_bench_result;
 
 /* p inputs, d classes, batch from c->batch; warmup steps, then `repeats` timings of `steps` steps. */
