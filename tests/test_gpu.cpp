@@ -139,6 +139,11 @@ TEST(TN_GPU_SUITE, MemoryRoundTrip) {
     Vec r = a;
     p.cpu->scale(p.cpu, r.data(), r.size(), -3.0f);
     expect_near(p.host(d, 1001), r, 0, 0, "scale");
+    Vec eps = rnd(1001, 5); // the sharpness perturbation w += sigma |w| eps: the same formula
+    float *de = p.dev(eps);
+    ASSERT_EQ(p.gpu->perturb(p.gpu, 1001, d, de, 0.05f), 0) << p.egpu.msg;
+    p.cpu->perturb(p.cpu, 1001, r.data(), eps.data(), 0.05f);
+    expect_near(p.host(d, 1001), r, 4 * ULP, 0, "perturb");
 }
 
 // C[M,N] = alpha op(A) op(B) + beta C with padded leading dimensions, all four transpositions.
