@@ -202,7 +202,9 @@ static int cu_gemm_dev(tn_backend *be, int ta, int tb, int M, int N, int K_, con
     cublasStatus_t st = cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K_,
                                     alpha, B, ldb, A, lda, beta, C, ldc);
     TN_CUDA_CHECK(be->err, cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
-    TN_CUDA_CHECK(be->err, st);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return tn_fail(be->err, TN_ERUNTIME, "cublasSgemm (device alpha, beta) failed: %s (%s:%d)",
+                       cublasGetStatusString(st), __FILE__, __LINE__);
     return 0;
 }
 static int cu_set_scalars(tn_backend *be, float *dst, const float *vals, int n) {

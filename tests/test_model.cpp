@@ -232,6 +232,31 @@ TEST(GradCheck, TrainSubsetsFreezeTheRest) {
     }
 }
 
+// The optimizer scalars written by tn_model_set_hyper really drive the update: two momentum steps
+// with weight decay against a host recomputation of PyTorch's SGD (v = mu v + g + wd w;
+// w -= lr v) from the gradients the model wrote, BN parameters included.
+TEST(GradCheck, UpdateUsesLrMomentumAndWeightDecay) {
+    Net a(TN_ARCH_RESNET, 1, TN_LOSS_XENT);
+    const float lr = 0.1f, mu = 0.9f, wd = 0.01f;
+    std::vector<float> w(a.m.w, a.m.w + a.m.nw), bnp(a.m.bnp, a.m.bnp + a.m.nbn);
+    std::vector<float> vw(a.m.nw, 0.0f), vb(a.m.nbn, 0.0f);
+    for (int step = 0; step < 2; step++) {
+        a.grads(); // forward, loss, backward (hyper 0): gradients in gw, gbnp
+        for (size_t i = a.m.train_lo; i < a.m.train_hi; i++) {
+            vw[i] = mu * vw[i] + (a.m.gw[i] + wd * w[i]);
+            w[i] = w[i] - lr * vw[i];
+        }
+        for (size_t i = 0; i < a.m.nbn; i++) {
+            vb[i] = mu * vb[i] + (a.m.gbnp[i] + wd * bnp[i]);
+            bnp[i] = bnp[i] - lr * vb[i];
+        }
+        ASSERT_EQ(tn_model_set_hyper(&a.m, lr, mu, wd), 0);
+        ASSERT_EQ(tn_model_update(&a.m), 0);
+        for (size_t i = 0; i < a.m.nw; i++) ASSERT_EQ(a.m.w[i], w[i]) << "step " << step << " weight " << i;
+        for (size_t i = 0; i < a.m.nbn; i++) ASSERT_EQ(a.m.bnp[i], bnp[i]) << "step " << step << " bn " << i;
+    }
+}
+
 // Fused in-backward SGD and the explicit gradient + update path give the same weights.
 TEST(GradCheck, FusedSgdEqualsExplicitUpdate) {
     Net a(TN_ARCH_RESNET, 0, TN_LOSS_XENT), b(TN_ARCH_RESNET, 0, TN_LOSS_XENT);
