@@ -62,6 +62,7 @@ static int run_one(const char *name, int argc, char **argv, int p, int d, int wa
     tn_json_num(j, "sgemm_gflops", r.sgemm_gflops);
     tn_json_num(j, "peak_gib", r.peak_gib);
     tn_json_bool(j, "graph", r.graph);
+    tn_json_num(j, "last_loss", r.last_loss);
     tn_json_obj_close(j);
     return 0;
 }

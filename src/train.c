@@ -116,10 +116,11 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     /* CUDA graphs need a step without host synchronisation, so the update cannot wait for the
      * loss: not with a GD target (whose converged step must keep its weights). */
     int graphs = c->graph && be->capture_begin && !t->graph_off && !(c->opt == TN_OPT_GD && c->target_loss > 0);
-    /* replay the graph of this batch size, or capture it when the previous step had this size too;
-     * a batch size that does not repeat (the last, smaller batch of an epoch) runs eagerly and
-     * leaves the graph of the full batches in place */
-    int again = t->prev_n == n;
+    /* replay the graph of this batch size, or capture it when an eager step of this size ran before
+     * (it sized the buffers): the full batch size once it ran eagerly (also between remainders, as
+     * in 64, 36, 64, 36), another size when it repeats back to back; a remainder batch otherwise
+     * runs eagerly and leaves the graph of the full batches in place */
+    int again = t->prev_n == n || (n == c->batch && t->eager_full);
     t->prev_n = n;
     if (graphs && ((t->graph && t->graph_n == n) || again)) {
         if (graph_step(t, x, y, n)) return be->err->code;
@@ -128,6 +129,7 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
         *loss = out[0] / n, *acc = out[1] / n;
         return 0;
     }
+    if (n == c->batch) t->eager_full = 1;
     if (tn_model_forward(&t->mdl, x, n, 1) || tn_model_loss(&t->mdl, y, n, 1, out)) return be->err->code;
     *loss = out[0] / n, *acc = out[1] / n;
     /* No update when the caller will stop here: a diverged loss, or (GD) the target reached at

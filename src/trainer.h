@@ -29,6 +29,7 @@ typedef struct tn_trainer {
     void *graph;
     long graph_steps; /* steps run by replaying it (summary.json: graph_steps) */
     int graph_n, prev_n, graph_off;
+    int eager_full; /* a step of the full batch size ran eagerly (so the buffers are sized) */
     tn_ckpt_state st;
     char dir[1100];
     int quiet, tty;

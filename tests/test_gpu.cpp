@@ -530,9 +530,12 @@ TEST(TN_GPU_SUITE, TrainParityTf32) {
 } // namespace
 
 // `taunet bench` on the cuda backend times the graph replay, as train runs it, unless --graph off;
-// its GEMM share (measured on an extra eager step) covers the fused-update GEMMs too.
+// both run the same steps, so they end at the same loss (a replay that did nothing would not); its
+// GEMM share (measured on an extra eager step) covers the fused-update GEMMs too.
 TEST(TN_GPU_SUITE, BenchReplaysTheGraph) {
     if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    double last[2] = {NAN, NAN};
+    int k = 0;
     for (const char *graph : {"on", "off"}) {
         std::vector<std::string> flags = {"--arch", "resnet", "--width", "32", "--depth", "6", "--batch", "16",
                                           "--backend", "cuda", "--graph", graph};
@@ -548,7 +551,10 @@ TEST(TN_GPU_SUITE, BenchReplaysTheGraph) {
         EXPECT_GT(r.s_per_step, 0.0);
         EXPECT_GT(r.gemm_share, 0.0);
         EXPECT_LE(r.gemm_share, 1.0);
+        last[k++] = r.last_loss;
     }
+    EXPECT_TRUE(std::isfinite(last[0]));
+    EXPECT_EQ(last[0], last[1]) << "the replayed steps did not do what the eager steps do";
 }
 
 // The memory planner refuses, before allocating, a run that cannot fit in the device's free
@@ -607,6 +613,23 @@ TEST(TN_GPU_SUITE, GraphOnOffIdenticalWithCosineSchedule) {
         EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
         EXPECT_EQ(ma[i].test_loss, mb[i].test_loss) << "step " << ma[i].step;
     }
+}
+
+// Two batches per epoch, 64 and 36, alternate: the full batch is captured on its second
+// occurrence although the sizes never repeat back to back, and the remainders run eagerly.
+TEST(TN_GPU_SUITE, GraphCapturesFullBatchesBetweenRemainders) {
+    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    std::vector<std::string> f = {"--arch", "plain", "--width", "32", "--depth", "4", "--n", "100", "--n-test", "32",
+                                  "--batch", "64", "--steps", "8", "--eval-every", "4"};
+    auto on = f, off = f;
+    on.insert(on.end(), {"--graph", "on"});
+    off.insert(off.end(), {"--graph", "off"});
+    std::string a = train(on, "cuda", "alt-on"), b = train(off, "cuda", "alt-off");
+    ASSERT_FALSE(a.empty() || b.empty());
+    EXPECT_EQ(summary_field(a, "graph_steps"), 3) << "steps 2, 4 and 6 replay: " << a;
+    auto ma = metrics(a), mb = metrics(b);
+    ASSERT_EQ(ma.size(), mb.size());
+    for (size_t i = 0; i < ma.size(); i++) EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
 }
 
 // --graph on (the step captured once and replayed) gives exactly the numbers of --graph off: the

@@ -17,6 +17,7 @@ typedef struct tn_bench_result {
     double peak_gib;       /* peak resident memory of the process (cpu) */
     double flops_per_step;
     int graph;             /* the timed steps replayed a captured CUDA graph (cuda, --graph on) */
+    double last_loss;      /* batch loss of the last step (the same with and without the graph) */
 } tn_bench_result;
 
 /* p inputs, d classes, batch from c->batch; warmup steps, then `repeats` timings of `steps` steps. */
