@@ -102,6 +102,14 @@ struct Pair {
             GTEST_SKIP() << (pair).why;                                        \
         }                                                                      \
     } while (0)
+// The same for tests that go through tn_train (--backend cuda) rather than a Pair.
+#define NEED_DEVICE()                                                          \
+    do {                                                                       \
+        if (tn_cuda_device_count() == 0) {                                     \
+            if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; \
+            GTEST_SKIP() << "no CUDA device";                                  \
+        }                                                                      \
+    } while (0)
 
 Vec rnd(size_t n, unsigned seed, float lo = 0.05f, float hi = 2.0f, float shift = 0.0f) {
     std::mt19937 g(seed);
@@ -477,8 +485,33 @@ std::string train(std::vector<std::string> flags, const char *backend, const cha
     return rc ? "" : out;
 }
 
+// Two runs' metrics.jsonl, bit for bit: same steps, same train and test losses.
+void expect_same_curves(const std::string &a, const std::string &b) {
+    auto ma = metrics(a), mb = metrics(b);
+    ASSERT_EQ(ma.size(), mb.size()) << a << " vs " << b;
+    for (size_t i = 0; i < ma.size(); i++) {
+        EXPECT_EQ(ma[i].step, mb[i].step);
+        EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
+        EXPECT_EQ(ma[i].test_loss, mb[i].test_loss) << "step " << ma[i].step;
+    }
+}
+
+// The flags trained on cuda with --graph on and --graph off: identical curves, no graph step
+// without the graph, and the number of steps replayed from it with the graph.
+void expect_graph_on_off(std::vector<std::string> flags, const char *name, double replayed) {
+    auto on = flags, off = flags;
+    on.insert(on.end(), {"--graph", "on"});
+    off.insert(off.end(), {"--graph", "off"});
+    std::string a = train(on, "cuda", (std::string(name) + "-on").c_str()),
+                b = train(off, "cuda", (std::string(name) + "-off").c_str());
+    ASSERT_FALSE(a.empty() || b.empty());
+    EXPECT_EQ(summary_field(a, "graph_steps"), replayed) << a;
+    EXPECT_EQ(summary_field(b, "graph_steps"), 0) << b;
+    expect_same_curves(a, b);
+}
+
 void parity(const std::vector<std::string> &flags, double rel, const char *name, int tf32 = 0) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     std::vector<std::string> common = {"--data", "synthetic", "--n", "256", "--n-test", "64", "--width", "64",
                                        "--steps", "50", "--eval-every", "5"};
     common.insert(common.end(), flags.begin(), flags.end());
@@ -533,7 +566,7 @@ TEST(TN_GPU_SUITE, TrainParityTf32) {
 // both run the same steps, so they end at the same loss (a replay that did nothing would not); its
 // GEMM share (measured on an extra eager step) covers the fused-update GEMMs too.
 TEST(TN_GPU_SUITE, BenchReplaysTheGraph) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     double last[2] = {NAN, NAN};
     int k = 0;
     for (const char *graph : {"on", "off"}) {
@@ -560,7 +593,7 @@ TEST(TN_GPU_SUITE, BenchReplaysTheGraph) {
 // The memory planner refuses, before allocating, a run that cannot fit in the device's free
 // memory, naming both numbers.
 TEST(TN_GPU_SUITE, PlannerRefusesWhatCannotFit) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     std::vector<std::string> flags = {"--arch", "plain", "--width", "400000", "--depth", "3", "--backend",
                                       "cuda", "--steps", "1", "--out", run_dir("refuse")};
     std::vector<char *> argv;
@@ -578,17 +611,12 @@ TEST(TN_GPU_SUITE, PlannerRefusesWhatCannotFit) {
 // Same GPU, same flags: bit-identical metrics run to run (one stream, fixed cuBLAS workspace,
 // no float atomics).
 TEST(TN_GPU_SUITE, RunToRunBitIdentical) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "96", "--depth", "20", "--n", "256",
                                   "--momentum", "0.9", "--steps", "20", "--eval-every", "5"};
     std::string a = train(f, "cuda", "a"), b = train(f, "cuda", "b");
     ASSERT_FALSE(a.empty() || b.empty());
-    auto ma = metrics(a), mb = metrics(b);
-    ASSERT_EQ(ma.size(), mb.size());
-    for (size_t i = 0; i < ma.size(); i++) {
-        EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
-        EXPECT_EQ(ma[i].test_loss, mb[i].test_loss) << "step " << ma[i].step;
-    }
+    expect_same_curves(a, b);
 }
 
 // A cosine schedule with warm-up changes lr every step: the captured step reads lr from device
@@ -596,40 +624,20 @@ TEST(TN_GPU_SUITE, RunToRunBitIdentical) {
 // the update is fused into the backward GEMMs (alpha = -lr, beta = 1 - lr*wd from device memory);
 // GraphOnOffIdentical below covers momentum, where the sgd kernel reads lr.
 TEST(TN_GPU_SUITE, GraphOnOffIdenticalWithCosineSchedule) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "48", "--depth", "12", "--n", "256", "--n-test", "64",
                                   "--batch", "64", "--momentum", "0", "--wd", "1e-3", "--schedule", "cosine", "--warmup", "4",
                                   "--steps", "24", "--eval-every", "4"};
-    auto on = f, off = f;
-    on.insert(on.end(), {"--graph", "on"});
-    off.insert(off.end(), {"--graph", "off"});
-    std::string a = train(on, "cuda", "cos-on"), b = train(off, "cuda", "cos-off");
-    ASSERT_FALSE(a.empty() || b.empty());
-    EXPECT_EQ(summary_field(a, "graph_steps"), 23) << "every step after the first replays: " << a;
-    EXPECT_EQ(summary_field(b, "graph_steps"), 0) << b;
-    auto ma = metrics(a), mb = metrics(b);
-    ASSERT_EQ(ma.size(), mb.size());
-    for (size_t i = 0; i < ma.size(); i++) {
-        EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
-        EXPECT_EQ(ma[i].test_loss, mb[i].test_loss) << "step " << ma[i].step;
-    }
+    expect_graph_on_off(f, "cos", 23); // every step after the first replays
 }
 
 // Two batches per epoch, 64 and 36, alternate: the full batch is captured on its second
 // occurrence although the sizes never repeat back to back, and the remainders run eagerly.
 TEST(TN_GPU_SUITE, GraphCapturesFullBatchesBetweenRemainders) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     std::vector<std::string> f = {"--arch", "plain", "--width", "32", "--depth", "4", "--n", "100", "--n-test", "32",
                                   "--batch", "64", "--steps", "8", "--eval-every", "4"};
-    auto on = f, off = f;
-    on.insert(on.end(), {"--graph", "on"});
-    off.insert(off.end(), {"--graph", "off"});
-    std::string a = train(on, "cuda", "alt-on"), b = train(off, "cuda", "alt-off");
-    ASSERT_FALSE(a.empty() || b.empty());
-    EXPECT_EQ(summary_field(a, "graph_steps"), 3) << "steps 2, 4 and 6 replay: " << a;
-    auto ma = metrics(a), mb = metrics(b);
-    ASSERT_EQ(ma.size(), mb.size());
-    for (size_t i = 0; i < ma.size(); i++) EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
+    expect_graph_on_off(f, "alt", 3); // steps 2, 4 and 6 replay
 }
 
 // --graph on (the step captured once and replayed) gives exactly the numbers of --graph off: the
@@ -637,25 +645,12 @@ TEST(TN_GPU_SUITE, GraphCapturesFullBatchesBetweenRemainders) {
 // size and a step schedule exercise the eager steps between replays and the lr read from device
 // memory.
 TEST(TN_GPU_SUITE, GraphOnOffIdentical) {
-    if (tn_cuda_device_count() == 0) { if (std::getenv("TAUNET_REQUIRE_GPU")) FAIL() << "no CUDA device"; GTEST_SKIP() << "no CUDA device"; }
+    NEED_DEVICE();
     std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "64", "--depth", "16", "--n", "300",
                                   "--n-test", "64", "--batch", "64", "--momentum", "0.9", "--schedule", "step:2,4", "--steps", "30",
                                   "--eval-every", "5"};
-    auto on = f, off = f;
-    on.insert(on.end(), {"--graph", "on"});
-    off.insert(off.end(), {"--graph", "off"});
-    std::string a = train(on, "cuda", "graph-on"), b = train(off, "cuda", "graph-off");
-    ASSERT_FALSE(a.empty() || b.empty());
     // the graph really ran: 30 steps of batches 64,64,64,64,44; the first step and every batch of 44
-    // run eagerly (a batch size seen once in a row is not captured), the other 23 replay the graph
-    // across the lr changes of the step schedule; never with --graph off
-    double on_steps = summary_field(a, "graph_steps"), off_steps = summary_field(b, "graph_steps");
-    EXPECT_EQ(on_steps, 23) << a;
-    EXPECT_EQ(off_steps, 0) << b;
-    auto ma = metrics(a), mb = metrics(b);
-    ASSERT_EQ(ma.size(), mb.size());
-    for (size_t i = 0; i < ma.size(); i++) {
-        EXPECT_EQ(ma[i].train_loss, mb[i].train_loss) << "step " << ma[i].step;
-        EXPECT_EQ(ma[i].test_loss, mb[i].test_loss) << "step " << ma[i].step;
-    }
+    // run eagerly (a remainder batch is not captured), the other 23 replay the graph across the lr
+    // changes of the step schedule
+    expect_graph_on_off(f, "graph", 23);
 }
