@@ -187,17 +187,12 @@ inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMem
 }
 
 /* ---- devices and streams ------------------------------------------------------------------- */
-inline int tn_emu_device_count() {
-    const char *v = getenv("TAUNET_EMU_GPU_COUNT");
-    return v ? atoi(v) : 1;
-}
+/* one emulated device, number 0 */
 inline cudaError_t cudaGetDeviceCount(int *n) {
-    *n = tn_emu_device_count();
-    return *n > 0 ? cudaSuccess : cudaErrorNoDevice;
+    *n = 1;
+    return cudaSuccess;
 }
-inline cudaError_t cudaSetDevice(int d) {
-    return d >= 0 && d < tn_emu_device_count() ? cudaSuccess : cudaErrorInvalidDevice;
-}
+inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidDevice; }
 #define cudaStreamNonBlocking 0x01
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) {
     *s = new CUstream_st;
@@ -257,12 +252,10 @@ inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t g) {
     delete g;
     return cudaSuccess;
 }
-inline long tn_emu_graph_launches = 0; /* for tests: graphs replayed */
 inline cudaError_t cudaGraphLaunch(cudaGraphExec_t g, cudaStream_t s) {
     if (!g) return cudaErrorInvalidValue;
     if (s && s->capturing) return tn_emu_refuse_in_capture(s); /* graphs in graphs: not used here */
     for (auto &op : g->ops) op();
-    tn_emu_graph_launches++;
     return cudaGetLastError();
 }
 
