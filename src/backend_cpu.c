@@ -64,33 +64,64 @@ static int cpu_scale(tn_backend *be, float *x, size_t n, float s) {
     return 0;
 }
 
-/* Small GEMMs (the width-128 layers of deep nets: 128x128x128, thousands per step) gain little
- * from OpenBLAS's own threading, which forks and joins a team per call; splitting the rows of C
- * across our OpenMP team, each thread calling single-threaded sgemm (OpenBLAS's OpenMP build runs
- * single-threaded inside a parallel region), is faster. Large GEMMs go to OpenBLAS whole. The
- * split is by rows of C, so every element is computed by the same kernel over the same K order
- * whatever the split: results do not depend on the thread count. */
-#define GEMM_SPLIT_MAX_FLOPS (1u << 25) /* 2*M*N*K below this: split rows ourselves */
+/* GEMMs are cut into a fixed grid of tiles of C, each computed by one single-threaded OpenBLAS
+ * call; the OpenMP team takes the tiles. The grid depends on (M, N, K) only, never on the thread
+ * count, so every element of C comes from the same kernel call whatever --threads is: results
+ * are bit-identical for any thread count. (OpenBLAS's own threading splits C by the thread
+ * count, and the split then changes which micro-kernel, main or tail, computes an element.)
+ * OpenBLAS's OpenMP build runs single-threaded inside an active parallel region, which is why
+ * even a one-tile GEMM is issued from inside one when threads > 1.
+ * The grid, chosen by measurement on 2 cores (bench/README.md): each tile repacks its rows of
+ * op(A) and columns of op(B), so fewer, larger tiles are faster, down to about 2 MFLOP a tile (a
+ * 128x128x128 layer of a deep net becomes 2 tiles of 64x128, faster than OpenBLAS's fork-join
+ * per call). The longer side is halved (in multiples of 16, never below 64) while a tile keeps
+ * >= 2 MFLOP, up to 8 tiles: one GEMM spreads over at most 8 threads (16 tiles cost 10% on
+ * 2 cores at width 4096). */
+#define TILE_MIN_FLOPS (2.0 * (1 << 20))
+#define TILE_MIN_SIDE 64
+#define TILE_ALIGN 16
+#define TILES_MAX 8
+
+typedef struct { int mb, nb, mt, nt; } gemm_grid; /* tile rows/cols, tile counts along M and N */
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+static int half_aligned(int x) { return ceil_div(ceil_div(x, 2), TILE_ALIGN) * TILE_ALIGN; }
+
+static gemm_grid gemm_grid_for(int M, int N, int K) {
+    gemm_grid g = {M, N, 1, 1};
+    while (g.mt * g.nt * 2 <= TILES_MAX) {
+        int split_m = g.mb >= g.nb, *side = split_m ? &g.mb : &g.nb, half = half_aligned(*side);
+        double tile = 2.0 * K * (split_m ? (double)half * g.nb : (double)g.mb * half);
+        if (*side < 2 * TILE_MIN_SIDE || tile < TILE_MIN_FLOPS) break;
+        *side = half;
+        g.mt = ceil_div(M, g.mb), g.nt = ceil_div(N, g.nb);
+    }
+    return g;
+}
+
+static void gemm_tile(const gemm_grid *g, int t, int ta, int tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    int i0 = (t / g->nt) * g->mb, j0 = (t % g->nt) * g->nb;
+    int mi = M - i0 < g->mb ? M - i0 : g->mb, nj = N - j0 < g->nb ? N - j0 : g->nb;
+    /* rows i0.. of op(A): A + i0*lda, or columns i0.. of A when transposed; columns j0.. of
+     * op(B): B + j0, or rows j0.. of B when transposed */
+    const float *Ap = ta ? A + i0 : A + (size_t)i0 * lda;
+    const float *Bp = tb ? B + (size_t)j0 * ldb : B + j0;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, mi, nj, K,
+                alpha, Ap, lda, Bp, ldb, beta, C + (size_t)i0 * ldc + j0, ldc);
+}
 
 static int cpu_gemm(tn_backend *be, int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     cpu_ctx *c = be->ctx;
-    double flops = 2.0 * M * N * K;
-    if (c->threads > 1 && flops < GEMM_SPLIT_MAX_FLOPS && M >= 2 * c->threads) {
-        int T = c->threads;
-#pragma omp parallel num_threads(T)
-        {
-            int t = omp_get_thread_num(), lo = (int)((long)M * t / T), hi = (int)((long)M * (t + 1) / T);
-            /* rows lo..hi of op(A): A + lo*lda (not transposed) or columns lo.. of A (transposed) */
-            const float *Ap = ta ? A + lo : A + (size_t)lo * lda;
-            if (hi > lo)
-                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                            hi - lo, N, K, alpha, Ap, lda, B, ldb, beta, C + (size_t)lo * ldc, ldc);
-        }
-        return 0;
-    }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
-                K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (M <= 0 || N <= 0) return 0;
+    gemm_grid g = gemm_grid_for(M, N, K);
+    int nt = g.mt * g.nt, T = c->threads;
+    /* one thread: OpenBLAS, called outside a parallel region, threads by OpenMP's current count,
+     * which another backend in this process may have changed */
+    if (T == 1 && omp_get_max_threads() != 1) omp_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
+    for (int t = 0; t < nt; t++) gemm_tile(&g, t, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 0;
 }
 

@@ -421,6 +421,31 @@ TEST(CliDeterminism, CheckpointBytesIdentical) {
                         << cli::read_ckpt(b).meta.substr(0, 200);
 }
 
+// Results do not depend on --threads: the CPU backend's GEMMs run on a fixed grid of tiles and
+// its reductions in fixed blocks, whatever the thread count. Width 384 and 320 gave different
+// weights at 1 and 2 threads when OpenBLAS split its GEMMs by the thread count.
+TEST(CliDeterminism, ThreadCountDoesNotChangeResults) {
+    for (const Args &flags : {Args{"train", "--width", "384", "--depth", "6", "--n", "256", "--input-dim", "64",
+                                   "--steps", "30", "--eval-every", "10"},
+                              Args{"train", "--width", "320", "--depth", "4", "--bn", "on", "--momentum", "0.9",
+                                   "--n", "200", "--input-dim", "40", "--batch", "48", "--steps", "20",
+                                   "--eval-every", "5"}}) {
+        SCOPED_TRACE(cli::describe(flags));
+        TempDir t;
+        ASSERT_TRUE(t.ok());
+        for (const char *th : {"1", "2", "3"}) ok_run(t, cat(flags, {"--threads", th, "--out", std::string("t") + th}));
+        auto m1 = metrics_no_time(t / "t1");
+        auto raw = cli::lines(cli::slurp(t / "t1/metrics.jsonl"));
+        ASSERT_GE(raw.size(), 4u);
+        EXPECT_NE(field(raw.front(), "train_loss"), field(raw.back(), "train_loss"));
+        for (const char *th : {"2", "3"}) {
+            EXPECT_EQ(m1, metrics_no_time(t / (std::string("t") + th))) << th << " threads";
+            EXPECT_TRUE(cli::slurp(t / "t1/checkpoint.bin") == cli::slurp(t / (std::string("t") + th + "/checkpoint.bin")))
+                << "checkpoint.bin at " << th << " threads differs from 1 thread";
+        }
+    }
+}
+
 // ================================================================== resume is bit-exact
 
 namespace {
@@ -481,6 +506,20 @@ TEST(CliResume, GdResnet) { expect_resume_exact(cat(kRes, {"--arch", "resnet", "
 // --n points of the stream, so the stored --n must stay the user's).
 TEST(CliResume, SyntheticSubset) {
     expect_resume_exact(cat(kRes, {"--arch", "resnet", "--opt", "sgd", "--batch", "8", "--subset", "40"}));
+}
+
+// A run halted at one thread count and resumed at another continues bit-exactly (the repro of
+// the thread-count issue: 1 thread, halt at step 25, resume with the default thread count).
+TEST(CliResume, OtherThreadCount) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = {"train", "--width", "384", "--depth", "6", "--n", "256", "--input-dim", "64", "--steps", "40",
+              "--eval-every", "10"};
+    ok_run(t, cat(f, {"--threads", "1", "--out", "A"}));
+    ok_run(t, cat(f, {"--threads", "1", "--halt-after", "25", "--out", "B"}));
+    ok_run(t, {"train", "--resume", "B", "--threads", "2"});
+    EXPECT_EQ(metrics_no_time(t / "A"), metrics_no_time(t / "B"));
+    expect_same_checkpoint(t / "A/checkpoint.bin", t / "B/checkpoint.bin");
 }
 
 // GD stopping at --target-loss keeps the weights of the recorded step: the final loss does not
