@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Figures of a taunet sweep (called by `taunet report`; usable alone):
+"""Figures of a taunet sweep or run (called by `taunet report`; usable alone):
 
     python3 bench/figures.py SWEEP_DIR_OR_RESULTS_JSONL --out FIGDIR
+    python3 bench/figures.py RUN_DIR --run --out FIGDIR     # one run: curves.png
+
+Run mode reads RUN_DIR/metrics.jsonl and writes curves.png: training and test loss (and the
+batch loss) vs step, and training and test accuracy vs step.
 
 Reads results.jsonl (docs/SWEEPS.md) and each run's metrics.jsonl and writes PNGs:
   loss_curves.png      train loss vs step, colored by width, one panel per depth
@@ -192,10 +196,52 @@ def steps_heatmap(plt, recs, out):
     return True
 
 
+def run_curves(plt, run_dir, out):
+    """One run's loss and accuracy curves; the path written, or None when there is nothing."""
+    m = load_metrics(run_dir)
+    num = lambda x: isinstance(x, (int, float)) and math.isfinite(x)
+    if not any(num(x.get("train_loss")) for x in m):
+        return None
+    fig, (al, aa) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for key, label, style in (("train_loss", "train (full set)", "-"), ("test_loss", "test", "-"),
+                              ("batch_loss", "last minibatch", ":")):
+        pts = [(x["step"], x[key]) for x in m if num(x.get(key))]
+        if pts:
+            al.plot(*zip(*pts), style, marker="o" if len(pts) < 30 else None, ms=3, label=label)
+    for key, label in (("train_acc", "train"), ("test_acc", "test")):
+        pts = [(x["step"], x[key]) for x in m if num(x.get(key))]
+        if pts:
+            aa.plot(*zip(*pts), marker="o" if len(pts) < 30 else None, ms=3, label=label)
+    ys = [y for ln in al.get_lines() for y in ln.get_ydata() if y > 0]
+    if ys and max(ys) > 20 * min(ys):
+        al.set_yscale("log")
+    al.set(xlabel="step", ylabel="loss", title="loss")
+    aa.set(xlabel="step", ylabel="accuracy", title="accuracy", ylim=(0, 1))
+    for ax in (al, aa):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    cfg = {}
+    try:
+        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+            cfg = json.load(f)
+    except (OSError, ValueError):
+        pass
+    show = lambda v: ("on" if v else "off") if isinstance(v, bool) else v
+    desc = " ".join("%s %s" % (k, show(cfg[k])) for k in ("arch", "width", "depth", "tau_rule", "bn", "data") if k in cfg)
+    fig.suptitle("%s\n%s" % (os.path.basename(os.path.normpath(run_dir)), desc), fontsize=9)
+    fig.tight_layout()
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "curves.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("results", help="sweep directory or its results.jsonl")
     ap.add_argument("--out", help="folder for the PNGs [<sweep dir>/figures]")
+    ap.add_argument("--run", action="store_true", help="RESULTS is one run directory: draw its curves")
     a = ap.parse_args()
     try:
         import matplotlib
@@ -204,6 +250,10 @@ def main():
     except ImportError:
         print("figures skipped: matplotlib is missing; install it with: apt-get install python3-matplotlib")
         return 3
+    if a.run:
+        path = run_curves(plt, a.results, a.out or os.path.join(a.results, "figures"))
+        print("figure: %s" % path if path else "figures: no evaluation in %s/metrics.jsonl to draw" % a.results)
+        return 0
     recs = load_results(a.results)
     out = a.out or os.path.join(os.path.dirname(os.path.abspath(
         os.path.join(a.results, "results.jsonl") if os.path.isdir(a.results) else a.results)), "figures")

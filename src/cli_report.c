@@ -1,9 +1,11 @@
-/* `taunet report RESULTS_OR_DIR [--format md|csv] [--figures DIR|none]`: one table row per run of
- * a sweep's results.jsonl, then the figures drawn by bench/figures.py (matplotlib). The table
- * needs nothing but this binary; figures are optional, so a missing matplotlib is one line and
- * exit 0, not an error. */
+/* `taunet report SWEEP_DIR|RESULTS|RUN_DIR [--format md|csv] [--figures DIR|none]`: one table row
+ * per run of a sweep's results.jsonl (or, for one run directory, its final numbers), then the
+ * figures drawn by bench/figures.py (matplotlib). The table needs nothing but this binary;
+ * figures are optional, so a missing matplotlib is one line and exit 0, not an error. A results
+ * file without one complete line is bad input (exit 2). */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,10 @@ static const char *sum_cols[] = {"status", "steps", "steps_to_target", "train_lo
 static int is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static span member(span obj, const char *key) {
@@ -132,7 +138,8 @@ static int find_script(char *buf, size_t cap) {
     return stat(buf, &st) == 0 ? 0 : -1;
 }
 
-static int figures(const char *results, const char *figdir, int csv) {
+/* bench/figures.py on a sweep (results.jsonl) or, with run, on one run directory. */
+static int figures(const char *results, const char *figdir, int csv, int run) {
     FILE *msg = csv ? stderr : stdout; /* never mix messages into a CSV on stdout */
     char script[1200];
     const char *py = find_python();
@@ -144,7 +151,7 @@ static int figures(const char *results, const char *figdir, int csv) {
         fprintf(msg, "figures skipped: bench/figures.py not found; set TAUNET_SCRIPTS_DIR to the folder that holds it\n");
         return 0;
     }
-    char *argv[] = {(char *)py, script, (char *)results, "--out", (char *)figdir, NULL};
+    char *argv[] = {(char *)py, script, (char *)results, "--out", (char *)figdir, run ? "--run" : NULL, NULL};
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int st = 0;
@@ -165,75 +172,61 @@ static int figures(const char *results, const char *figdir, int csv) {
     return 0;
 }
 
-int tn_cli_report(int argc, char **argv) {
-    const char *in = NULL, *fig = NULL;
-    int csv = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--format") && v) {
-            if (strcmp(v, "md") && strcmp(v, "csv")) {
-                fprintf(stderr, "taunet: report --format: '%s' is not one of md, csv\n", v);
-                return 2;
-            }
-            csv = !strcmp(v, "csv"), i++;
-        } else if (!strcmp(argv[i], "--figures") && v) fig = v, i++;
-        else if (argv[i][0] != '-' && !in) in = argv[i];
-        else {
-            fprintf(stderr, "taunet: report: unexpected '%s'; usage: taunet report RESULTS_OR_DIR [--format md|csv] [--figures DIR|none]\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!in) {
-        fprintf(stderr, "taunet: report needs a sweep directory or its results.jsonl: taunet report DIR\n");
-        return 2;
-    }
-    char results[1200], dir[1200], figdir[1300];
-    if (is_dir(in)) snprintf(results, sizeof results, "%s/results.jsonl", in), snprintf(dir, sizeof dir, "%s", in);
-    else {
-        snprintf(results, sizeof results, "%s", in);
-        snprintf(dir, sizeof dir, "%s", in);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else snprintf(dir, sizeof dir, ".");
-    }
-    tn_err e = {0};
-    char *data = NULL;
-    size_t len = 0;
-    if (tn_read_file(results, &data, &len, &e)) {
-        fprintf(stderr, "taunet: report: cannot read %s; pass a sweep directory (with results.jsonl) or the file\n", results);
-        return 2;
-    }
-    /* Rows: complete, parseable lines; the last line of an id wins (one per id). */
+/* The rows of results.jsonl: complete lines that parse (a half-written last line and damaged
+ * lines are skipped, with a warning on stderr), the last line of an id winning. */
+static int load_rows(const char *results, char *data, size_t len, row **out, size_t *n_out) {
     size_t nr = 0, cap = 0;
     row *rows = NULL;
-    long bad = 0;
+    long bad = 0, lineno = 0;
     for (char *line = data; line < data + len;) {
         char *nl = memchr(line, '\n', (size_t)(data + len - line));
-        if (!nl) break; /* torn last line */
+        lineno++;
+        if (!nl) {
+            fprintf(stderr, "taunet: report: the last line of %s is incomplete (a sweep still writing, or one killed mid-line); skipped\n", results);
+            break;
+        }
         span obj = {line, (size_t)(nl - line)};
         line = nl + 1;
         if (obj.n == 0) continue;
         row r = {member(obj, "id"), member(obj, "flags"), member(obj, "summary"), 0, (long)nr};
+        if (tn_json_check(obj.s, obj.n, NULL) || !r.id.s || r.id.s[0] != '"' || !r.summary.s || r.summary.s[0] != '{') {
+            if (bad++ < 3) fprintf(stderr, "taunet: report: line %ld of %s is not a complete result line; skipped\n", lineno, results);
+            continue;
+        }
         span ix = member(obj, "index");
-        if (!r.id.s || !r.summary.s) { bad++; continue; }
         r.index = ix.s ? strtol(ix.s, NULL, 10) : 0;
         if (nr == cap) {
             cap = cap ? 2 * cap : 64;
             row *nrw = realloc(rows, cap * sizeof *rows);
-            if (!nrw) { free(rows); free(data); fprintf(stderr, "taunet: out of memory\n"); return 1; }
+            if (!nrw) {
+                free(rows);
+                fprintf(stderr, "taunet: out of memory\n");
+                return 1;
+            }
             rows = nrw;
         }
         rows[nr++] = r;
     }
-    /* One row per id (a hand-merged file may repeat one): keep its last line. */
+    if (bad > 3) fprintf(stderr, "taunet: report: %ld lines of %s skipped in all\n", bad, results);
+    if (!nr) {
+        fprintf(stderr, "taunet: report: %s has no complete result line%s; run the sweep (taunet sweep ... --out DIR) or pass its directory\n",
+                results, bad ? " (every line is damaged)" : "");
+        free(rows);
+        return 2;
+    }
+    /* One row per id (a rerun after a damaged line, or a hand-merged file): keep its last line. */
     qsort(rows, nr, sizeof *rows, cmp_id_seq);
     size_t kept = 0;
     for (size_t i = 0; i < nr; i++)
         if (i + 1 == nr || rows[i].id.n != rows[i + 1].id.n || memcmp(rows[i].id.s, rows[i + 1].id.s, rows[i].id.n))
             rows[kept++] = rows[i];
-    nr = kept;
-    qsort(rows, nr, sizeof *rows, cmp_row);
-    /* Columns: the varied flags, in the order the rows name them. */
+    qsort(rows, kept, sizeof *rows, cmp_row);
+    *out = rows, *n_out = kept;
+    return 0;
+}
+
+/* The table: one row per run, the varied flags as columns (in the order the rows name them). */
+static void print_table(const row *rows, size_t nr, int csv) {
     span cols[MAX_COLS];
     int nc = 0;
     for (size_t i = 0; i < nr; i++) {
@@ -271,22 +264,90 @@ int tn_cli_report(int argc, char **argv) {
         }
         puts(csv ? "" : " |");
     }
-    FILE *msg = csv ? stderr : stdout;
     if (!csv && failed) { /* why they failed: the reason is in the summary */
-        fprintf(msg, "\nfailed runs:\n");
+        printf("\nfailed runs:\n");
         for (size_t i = 0; i < nr; i++) {
             span st = member(rows[i].summary, "status"), re = member(rows[i].summary, "reason");
             if (st.s && !strncmp(st.s, "\"failed\"", st.n) && re.s)
-                fprintf(msg, "- index %ld (%.*s): %.*s\n", rows[i].index, (int)rows[i].id.n - 2, rows[i].id.s + 1, (int)re.n - 2, re.s + 1);
+                printf("- index %ld (%.*s): %.*s\n", rows[i].index, (int)rows[i].id.n - 2, rows[i].id.s + 1, (int)re.n - 2, re.s + 1);
         }
     }
-    if (bad) fprintf(msg, "(%ld line%s of %s not readable; skipped)\n", bad, bad == 1 ? "" : "s", results);
     fflush(stdout);
-    free(rows);
-    free(data);
+}
+
+/* `taunet report RUN_DIR`: one run's final numbers and its curves (figures.py --run). */
+static int report_run(const char *dir, const char *fig) {
+    char p[1200], *s = NULL, status[64] = "no summary.json: running, or killed";
+    size_t len = 0;
+    tn_err e = {0};
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    double tl = NAN, ta = NAN, vl = NAN, va = NAN;
+    if (!tn_read_file(p, &s, &len, &e) && !tn_json_check(s, len, NULL)) {
+        span obj = {s, len};
+        span v = member(obj, "status");
+        if (v.s && tn_json_get_string(v.s, v.n, status, sizeof status)) status[0] = '\0';
+        span f[4] = {member(obj, "train_loss"), member(obj, "train_acc"), member(obj, "test_loss"), member(obj, "test_acc")};
+        double *dst[4] = {&tl, &ta, &vl, &va};
+        for (int k = 0; k < 4; k++)
+            if (f[k].s && f[k].s[0] != 'n') *dst[k] = strtod(f[k].s, NULL);
+    }
+    free(s);
+    printf("run %s: %s | train loss %.5g acc %.4f | test loss %.5g acc %.4f\n", dir, status, tl, ta, vl, va);
     if (fig && !strcmp(fig, "none")) return 0;
-    if (!nr) return 0;
+    char figdir[1300];
     snprintf(figdir, sizeof figdir, "%s", fig ? fig : "");
     if (!fig) snprintf(figdir, sizeof figdir, "%s/figures", dir);
-    return figures(results, figdir, csv);
+    return figures(dir, figdir, 0, 1);
+}
+
+int tn_cli_report(int argc, char **argv) {
+    const char *in = NULL, *fig = NULL;
+    int csv = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--format") && v) {
+            if (strcmp(v, "md") && strcmp(v, "csv")) {
+                fprintf(stderr, "taunet: report --format: '%s' is not one of md, csv\n", v);
+                return 2;
+            }
+            csv = !strcmp(v, "csv"), i++;
+        } else if (!strcmp(argv[i], "--figures") && v) fig = v, i++;
+        else if (argv[i][0] != '-' && !in) in = argv[i];
+        else {
+            fprintf(stderr, "taunet: report: unexpected '%s'; usage: taunet report SWEEP_DIR|RESULTS|RUN_DIR [--format md|csv] [--figures DIR|none]\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!in) {
+        fprintf(stderr, "taunet: report needs a sweep directory, its results.jsonl, or a run directory: taunet report DIR\n");
+        return 2;
+    }
+    char results[1200], dir[1200], figdir[1300], probe[1300];
+    if (is_dir(in)) {
+        snprintf(results, sizeof results, "%s/results.jsonl", in), snprintf(dir, sizeof dir, "%s", in);
+        snprintf(probe, sizeof probe, "%s/metrics.jsonl", in);
+        if (!file_exists(results) && file_exists(probe)) return report_run(in, fig); /* one run */
+    } else {
+        snprintf(results, sizeof results, "%s", in);
+        snprintf(dir, sizeof dir, "%s", in);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        else snprintf(dir, sizeof dir, ".");
+    }
+    tn_err e = {0};
+    char *data = NULL;
+    size_t len = 0, nr = 0;
+    row *rows = NULL;
+    if (tn_read_file(results, &data, &len, &e)) {
+        fprintf(stderr, "taunet: report: cannot read %s; pass a sweep directory (with results.jsonl), the file, or a run directory (with metrics.jsonl)\n", results);
+        return 2;
+    }
+    int rc = load_rows(results, data, len, &rows, &nr);
+    if (!rc) print_table(rows, nr, csv);
+    free(rows);
+    free(data);
+    if (rc || (fig && !strcmp(fig, "none"))) return rc;
+    snprintf(figdir, sizeof figdir, "%s", fig ? fig : "");
+    if (!fig) snprintf(figdir, sizeof figdir, "%s/figures", dir);
+    return figures(results, figdir, csv, 0);
 }

@@ -56,6 +56,9 @@ void tn_config_to_json(const tn_config *c, tn_json *j) {
     tn_tau_rule_name(c, tau, sizeof tau);
     schedule_str(c, sched, sizeof sched);
     data_str(c, data, sizeof data);
+    char id[17];
+    tn_config_identity_hex(c, id);
+    tn_json_str(j, "run_id", id);
     tn_json_str(j, "arch", arch_name[c->arch]);
     tn_json_int(j, "width", c->width);
     tn_json_int(j, "depth", c->depth);
@@ -95,4 +98,34 @@ void tn_config_to_json(const tn_config *c, tn_json *j) {
     tn_json_num(j, "sharp_sigma", c->sharp_sigma);
     tn_json_int(j, "sharp_draws", c->sharp_draws);
     tn_json_int(j, "ckpt_every", c->ckpt_every);
+}
+
+void tn_config_copy_resumable(tn_config *dst, const tn_config *src) {
+    dst->steps = src->steps, dst->epochs = src->epochs, dst->halt_after = src->halt_after;
+    dst->threads = src->threads, dst->backend = src->backend, dst->gpu = src->gpu;
+    dst->eval_every = src->eval_every, dst->ckpt_every = src->ckpt_every;
+    dst->target_loss = src->target_loss;
+}
+
+uint64_t tn_fnv1a64(const void *data, size_t len) {
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t tn_config_identity(const tn_config *c) {
+    tn_config n = *c, d;
+    char flags[8192];
+    tn_config_defaults(&d);
+    tn_config_copy_resumable(&n, &d);
+    if (tn_config_to_flags(&n, flags, sizeof flags)) flags[sizeof flags - 1] = '\0'; /* cannot happen: < 3 KiB */
+    return tn_fnv1a64(flags, strlen(flags));
+}
+
+void tn_config_identity_hex(const tn_config *c, char hex[17]) {
+    snprintf(hex, 17, "%016llx", (unsigned long long)tn_config_identity(c));
 }

@@ -28,8 +28,8 @@ int tn_export(const char *run_dir, const char *out_dir, int *nfiles, tn_err *e) 
     tn_config c;
     *nfiles = 0;
     snprintf(path, sizeof path, "%s/checkpoint.bin", run_dir);
-    if (tn_resume_config(run_dir, 0, NULL, &c, e)) return e->code;
-    if (tn_ckpt_read_meta(path, &meta, e) || tn_ckpt_meta_parse(meta, path, &st, &flags, e)) {
+    if (tn_ckpt_read_meta(path, &meta, e) || tn_ckpt_meta_parse(meta, path, &st, &flags, e) ||
+        tn_resume_config(run_dir, 0, NULL, &c, e)) {
         free(meta);
         return e->code;
     }

@@ -12,8 +12,10 @@
 #define _DEFAULT_SOURCE
 #include "taunet/io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,5 +262,54 @@ int tn_mkdir_p(const char *path, tn_err *e) {
     }
     int rc = mkdir_one(p, path, e);
     free(p);
+    return rc;
+}
+
+/* "<name>.tmp.<pid>": the pid of its writer, or 0 when the name is not such a temporary. */
+static long temp_writer(const char *name) {
+    const char *t = strstr(name, ".tmp.");
+    while (t && strstr(t + 1, ".tmp.")) t = strstr(t + 1, ".tmp."); /* the last one */
+    if (!t || t == name || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5) || strlen(t + 5) > 9) return 0;
+    return strtol(t + 5, NULL, 10);
+}
+
+/* Whether process pid still runs: it exists (kill succeeds, or it is not ours to signal) and is
+ * not a zombie (a killed writer whose parent has not reaped it yet is dead all the same). */
+static int process_alive(long pid) {
+    if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return 0;
+    char p[64], buf[256];
+    snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return 1; /* no /proc: trust kill */
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) state ..." */
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
+int tn_remove_stale_temps(const char *dir, int *removed, tn_err *e) {
+    if (removed) *removed = 0;
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : tn_fail(e, TN_ERUNTIME, "cannot list %s: %s; check its permissions", dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) && !rc) {
+        long pid = temp_writer(de->d_name);
+        if (pid <= 0 || pid == (long)getpid() || process_alive(pid)) continue; /* a write may be in flight */
+        char *p = malloc(strlen(dir) + strlen(de->d_name) + 2);
+        if (!p) {
+            rc = tn_fail(e, TN_ERUNTIME, "out of memory");
+            break;
+        }
+        sprintf(p, "%s/%s", dir, de->d_name);
+        if (unlink(p) == 0) {
+            if (removed) (*removed)++;
+        } else if (errno != ENOENT) {
+            rc = tn_fail(e, TN_ERUNTIME, "cannot remove the stale temporary %s: %s; remove it by hand", p, strerror(errno));
+        }
+        free(p);
+    }
+    closedir(d);
     return rc;
 }

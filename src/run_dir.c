@@ -26,12 +26,13 @@ static int dir_has_run(const char *dir) {
 int tn_run_dir_create(const tn_config *c, char *dir, size_t cap, tn_err *e) {
     if (c->resume[0]) {
         snprintf(dir, cap, "%s", c->resume);
-        return 0;
+        return tn_remove_stale_temps(dir, NULL, e); /* e.g. a checkpoint whose write was killed */
     }
     if (c->out[0]) {
         snprintf(dir, cap, "%s", c->out);
         if (dir_has_run(dir))
             return tn_fail(e, TN_EINPUT, "--out %s already holds a run; choose another directory, or continue it with --resume %s", dir, dir);
+        if (tn_remove_stale_temps(dir, NULL, e)) return e->code;
     } else {
         static const char *arch[] = {"plain", "resnet", "resnet-cifar"};
         char stamp[32];
@@ -70,6 +71,9 @@ int tn_run_dir_write_config(const char *dir, const tn_config *c, long long param
     tn_json_str(&j, "taunet_version", TAUNET_VERSION);
     tn_config_to_json(c, &j);
     tn_json_str(&j, "backend_used", backend);
+    /* the canonical flags: what restarts a run killed before its first checkpoint */
+    char flags[8192];
+    if (tn_config_to_flags(c, flags, sizeof flags) == 0) tn_json_str(&j, "flags", flags);
     tn_json_int(&j, "params", params);
     tn_json_num(&j, "memory_estimate_gib", mem_gib);
     tn_json_obj_close(&j);
@@ -133,15 +137,27 @@ int tn_run_dir_truncate_metrics(const char *dir, long step, double *last_time, t
     return rc;
 }
 
+int tn_run_dir_clear_outputs(const char *dir, tn_err *e) {
+    char p[1200];
+    double unused = 0.0;
+    if (tn_run_dir_truncate_metrics(dir, -1, &unused, e)) return e->code;
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    if (remove(p) != 0 && errno != ENOENT)
+        return tn_fail(e, TN_ERUNTIME, "cannot remove %s (%s); remove it by hand and retry", p, strerror(errno));
+    return 0;
+}
+
 int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, tn_err *e) {
     size_t cap = 16384;
     char *m = malloc(cap);
     if (!m) return tn_fail(e, TN_ERUNTIME, "out of memory");
+    char id[17];
+    tn_config_identity_hex(c, id);
     int n = snprintf(m, cap,
                      "taunet-checkpoint\nstep %ld\nfirst_loss %.17g\nbest_train_loss %.17g\n"
-                     "best_test_acc %.17g\nsteps_to_target %ld\ndims %d %d\nflags\n",
+                     "best_test_acc %.17g\nsteps_to_target %ld\ndims %d %d\nrun %s\nflags\n",
                      s->step, s->first_loss, s->best_train_loss, s->best_test_acc, s->steps_to_target,
-                     s->p, s->d);
+                     s->p, s->d, id);
     if (n < 0 || tn_config_to_flags(c, m + n, cap - (size_t)n)) {
         free(m);
         return tn_fail(e, TN_ERUNTIME, "checkpoint: configuration too long to store");
@@ -156,9 +172,15 @@ int tn_ckpt_meta_parse(const char *meta, const char *path, tn_ckpt_state *s, con
                      "best_test_acc %lg\nsteps_to_target %ld\ndims %d %d\n",
                      &s->step, &s->first_loss, &s->best_train_loss, &s->best_test_acc,
                      &s->steps_to_target, &s->p, &s->d);
-    const char *f = strstr(meta, "\nflags\n");
+    const char *f = strstr(meta, "\nflags\n"), *r = strstr(meta, "\nrun ");
     if (got != 7 || !f)
         return tn_fail(e, TN_EINPUT, "checkpoint %s: its header text is not taunet's; resume from a run directory written by taunet train", path);
+    /* the run's identity (absent in checkpoints of taunet 0.1.0 before identities) */
+    s->run_id[0] = '\0';
+    if (r && r < f && strspn(r + 5, "0123456789abcdef") == 16 && r[21] == '\n') {
+        memcpy(s->run_id, r + 5, 16);
+        s->run_id[16] = '\0';
+    }
     *flags = f + 7;
     return 0;
 }

@@ -17,6 +17,9 @@ int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train
  * "time" of the last kept line (the clock continues from there; checkpoints hold no wall-clock
  * time so that identical runs write identical checkpoint bytes). */
 int tn_run_dir_truncate_metrics(const char *dir, long step, double *last_time, tn_err *e);
+/* A restart in place (a run killed before its first checkpoint): metrics.jsonl emptied and
+ * summary.json removed, so nothing of the killed attempt remains. */
+int tn_run_dir_clear_outputs(const char *dir, tn_err *e);
 
 /* What a checkpoint carries besides tensors. */
 typedef struct tn_ckpt_state {
@@ -25,6 +28,7 @@ typedef struct tn_ckpt_state {
     long steps_to_target;
     double seconds; /* training time so far (not stored: recovered from metrics.jsonl) */
     int p, d;       /* input dimension and classes (shapes of A and B) */
+    char run_id[17]; /* the run's identity (tn_config_identity_hex); "" in older checkpoints */
 } tn_ckpt_state;
 /* meta = state lines + "flags\n" + canonical flags */
 int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, tn_err *e);

@@ -3,7 +3,10 @@
  * sweep loses at most the runs in flight, and rerunning the same command continues it:
  *   - ids with a complete line in results.jsonl are skipped;
  *   - a run directory with a final summary.json but no line (killed between the two writes) is
- *     recorded from that summary without training again;
+ *     recorded from that summary without training again; a damaged summary.json (it does not
+ *     parse) is never copied into results.jsonl: the run is removed and redone;
+ *   - every line is checked to parse before it is appended, and a line that does not parse
+ *     (cut by hand or by a full disk) does not count as done;
  *   - any other run directory (killed mid-run, or interrupted) is removed and the run redone.
  * Shards own disjoint grid indices, so two processes never touch the same run directory; they
  * share results.jsonl through single O_APPEND writes (tn_append_line). */
@@ -50,8 +53,9 @@ static int load_done(const char *path, id_set *s, int *torn, tn_err *e) {
         char *nl = memchr(line, '\n', (size_t)(data + len - line));
         if (!nl) break;
         const char *v;
-        size_t vl;
-        if (!tn_json_member(line, (size_t)(nl - line), "id", &v, &vl) && vl == 18 && v[0] == '"') {
+        size_t vl, ll = (size_t)(nl - line);
+        /* only a line that parses records a run: a damaged one is redone (and its new line wins) */
+        if (!tn_json_check(line, ll, NULL) && !tn_json_member(line, ll, "id", &v, &vl) && vl == 18 && v[0] == '"') {
             if (s->n == s->cap) {
                 size_t cap = s->cap ? 2 * s->cap : 256;
                 uint64_t *nv = realloc(s->v, cap * sizeof *nv);
@@ -131,15 +135,26 @@ static int remove_run_dir(const char *dir, tn_err *e) {
     return 0;
 }
 
-/* summary.json of a run as one line (the writer's output is compact; newlines become spaces). */
+/* summary.json of a run as one line (the writer's output is compact; newlines become spaces),
+ * checked: a JSON object whose "status" is a string. NULL with e set (TN_EINPUT: the file is
+ * missing or damaged, so the line must not be written from it). */
 static char *read_summary(const char *run_dir, tn_err *e) {
-    char p[1200], *s = NULL;
-    size_t len = 0;
+    char p[1200], *s = NULL, status[32];
+    size_t len = 0, where = 0;
+    const char *v;
+    size_t vl;
     snprintf(p, sizeof p, "%s/summary.json", run_dir);
     if (tn_read_file(p, &s, &len, e)) return NULL;
     while (len && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\r')) s[--len] = '\0';
     for (size_t k = 0; k < len; k++)
         if (s[k] == '\n' || s[k] == '\r') s[k] = ' ';
+    if (tn_json_check(s, len, &where) || s[0] != '{' || tn_json_member(s, len, "status", &v, &vl) ||
+        tn_json_get_string(v, vl, status, sizeof status)) {
+        tn_fail(e, TN_EINPUT, "%s is damaged (%s at byte %zu of %zu)", p,
+                where < len || s[0] != '{' ? "not a JSON object" : "no status", where, len);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -176,7 +191,10 @@ static int append_result(const char *results, const tn_sweep_grid *g, long i, co
     memcpy(line, j.s, head);
     snprintf(line + head, sl + 16, ",\"summary\":%s}", summary);
     tn_json_free(&j);
-    int rc = tn_append_line(results, line, e);
+    size_t where;
+    int rc = tn_json_check(line, strlen(line), &where)
+                 ? tn_fail(e, TN_ERUNTIME, "sweep: the results line of run %s does not parse (byte %zu); nothing appended", id, where)
+                 : tn_append_line(results, line, e);
     free(line);
     return rc;
 }
@@ -258,6 +276,9 @@ int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupte
             summary = read_summary(dir, &te);
             if (summary && summary_final(summary)) how = " (recovered from its summary.json)";
             else {
+                /* unfinished, or its summary damaged: never spliced into results.jsonl, run again */
+                if (!summary && strstr(te.msg, " is damaged ("))
+                    printf("sweep: #%ld %s: %s; running it again\n", i, id, te.msg);
                 free(summary);
                 summary = NULL;
                 tn_err_clear(&te);
@@ -275,9 +296,10 @@ int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupte
             } else if (s.status == TN_STATUS_INTERRUPTED) {
                 *interrupted = 1;
                 break;
-            } else if (!(summary = read_summary(dir, e))) {
-                rc = e->code;
-                break;
+            } else if (!(summary = read_summary(dir, &te))) {
+                /* the run ended but its summary cannot be read back: a failed run, with the reason */
+                summary = failed_summary(te.msg);
+                failed++;
             }
         }
         if (!summary) {

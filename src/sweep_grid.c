@@ -276,16 +276,6 @@ int tn_sweep_validate(const tn_sweep_grid *g, tn_err *e) {
     return 0;
 }
 
-uint64_t tn_fnv1a64(const void *data, size_t len) {
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* The value of `flag` in canonical flags text ("--flag\nvalue\n..."), or NULL. */
 static const char *canon_value(const char *text, const char *flag, size_t fl, size_t *vl) {
     for (const char *s = text; *s;) {
@@ -352,56 +342,3 @@ void tn_sweep_varied_json(const tn_sweep_grid *g, long i, tn_json *j) {
     }
 }
 
-/* Skips one JSON value starting at s (no validation beyond nesting and strings). */
-static const char *skip_value(const char *s, const char *end) {
-    int depth = 0;
-    while (s < end) {
-        char c = *s;
-        if (c == '"') {
-            for (s++; s < end && *s != '"'; s++)
-                if (*s == '\\') s++;
-            s++;
-            if (depth == 0) return s;
-            continue;
-        }
-        if (c == '{' || c == '[') depth++;
-        else if (c == '}' || c == ']') {
-            if (depth == 0) return s;
-            if (--depth == 0) return s + 1;
-        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\n')) return s;
-        s++;
-    }
-    return end;
-}
-
-int tn_json_next_member(const char *obj, size_t len, size_t *pos, const char **key, size_t *klen,
-                        const char **val, size_t *vlen) {
-    const char *s = obj + *pos, *end = obj + len;
-    if (*pos == 0) {
-        while (s < end && isspace((unsigned char)*s)) s++;
-        if (s >= end || *s != '{') return -1;
-        s++;
-    }
-    while (s < end && (isspace((unsigned char)*s) || *s == ',')) s++;
-    if (s >= end || *s != '"') return -1; /* '}' (the end) or malformed */
-    const char *k = s + 1, *ke = skip_value(s, end) - 1;
-    s = ke + 1;
-    while (s < end && isspace((unsigned char)*s)) s++;
-    if (s >= end || *s != ':') return -1;
-    s++;
-    while (s < end && isspace((unsigned char)*s)) s++;
-    *key = k, *klen = (size_t)(ke - k), *val = s;
-    s = skip_value(s, end);
-    if (s == *val) return -1;
-    *vlen = (size_t)(s - *val);
-    *pos = (size_t)(s - obj);
-    return 0;
-}
-
-int tn_json_member(const char *obj, size_t len, const char *key, const char **val, size_t *vlen) {
-    size_t pos = 0, kl = strlen(key), l;
-    const char *k;
-    while (!tn_json_next_member(obj, len, &pos, &k, &l, val, vlen))
-        if (l == kl && !memcmp(k, key, kl)) return 0;
-    return -1;
-}

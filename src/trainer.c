@@ -61,7 +61,8 @@ static void print_table(tn_trainer *t, long long params, double gib) {
     const tn_config *c = &t->rc;
     char tau[64];
     static const char *arch[] = {"plain", "resnet", "resnet-cifar"};
-    printf("taunet %s | backend %s | run %s\n", TAUNET_VERSION, t->be->name, t->dir);
+    printf("taunet %s | backend %s | run %s (id %s, seed %llu)\n", TAUNET_VERSION, t->be->name, t->dir, t->run_id,
+           (unsigned long long)c->seed);
     printf("  model   %s width %d depth %d tau %s (=%.6g) bn %s | params %lld | memory est %.3f GiB\n",
            arch[c->arch], c->width, c->depth, tn_tau_rule_name(c, tau, sizeof tau), tn_config_tau(c),
            c->bn ? "on" : "off", params, gib);
@@ -155,6 +156,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     }
     if (resolve(t, e)) return e->code;
     tn_config *rc = &t->rc;
+    tn_config_identity_hex(rc, t->run_id); /* of the resolved configuration, as config.json and the checkpoint */
     int nb = rc->batch;
     long long params = tn_model_param_count(rc, t->train.p, t->train.d);
     size_t bytes = tn_model_bytes(rc, t->train.p, t->train.d, nb) + tn_diag_bytes(rc, t->train.p, t->train.d, nb) +
@@ -172,15 +174,21 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     if (upload_data(t, e)) return e->code;
     t->perm = malloc((size_t)t->train.n * sizeof(int32_t));
     if (!t->perm) return tn_fail(e, TN_ERUNTIME, "out of memory");
-    if (rc->resume[0]) {
+    if (rc->resume[0] && !rc->restart) {
         if (load_checkpoint(t, e) || tn_run_dir_truncate_metrics(t->dir, t->st.step, &t->st.seconds, e)) return e->code;
         t->st.steps_to_target = -1; /* the target may have changed: reached again if it still is */
-    } else if (tn_model_init(&t->mdl, rc->seed)) {
-        return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
+    } else {
+        /* a restart in place drops what the killed run wrote before its first checkpoint */
+        if (rc->restart && tn_run_dir_clear_outputs(t->dir, e)) return e->code;
+        if (tn_model_init(&t->mdl, rc->seed)) return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     }
     if (tn_diag_open(&t->diag, &t->mdl, rc, e)) return e->code;
     if (tn_run_dir_write_config(t->dir, rc, params, gib, t->be->name, e)) return e->code;
-    if (!quiet) print_table(t, params, gib);
+    if (!quiet) {
+        if (rc->restart)
+            printf("taunet: %s has no checkpoint (the run stopped before its first one): restarting it from step 0\n", t->dir);
+        print_table(t, params, gib);
+    }
     return 0;
 }
 
@@ -211,6 +219,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     char path[1200];
     tn_json_init(&j);
     tn_json_obj_open(&j, NULL);
+    tn_json_str(&j, "run_id", t->run_id);
     tn_json_int(&j, "step", step);
     tn_json_num(&j, "epoch", (double)step / (double)t->spe);
     tn_json_num(&j, "train_loss", tl);

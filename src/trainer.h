@@ -32,6 +32,7 @@ typedef struct tn_trainer {
     int eager_full; /* a step of the full batch size ran eagerly (so the buffers are sized) */
     tn_ckpt_state st;
     char dir[1100];
+    char run_id[17];             /* tn_config_identity_hex, in every metrics line */
     int quiet, tty;
 } tn_trainer;
 

@@ -522,6 +522,116 @@ TEST(CliResume, OtherThreadCount) {
     expect_same_checkpoint(t / "A/checkpoint.bin", t / "B/checkpoint.bin");
 }
 
+// ================================================================== run identity and litter
+
+// The identity (canonical config hash, seed among the flags) is in config.json, in the checkpoint
+// and in every metrics line, and a resume with other budget or engine flags keeps it.
+TEST(CliRunIdentity, InConfigCheckpointAndEveryMetricsLine) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    ok_run(t, cat(kTiny, {"--out", "R", "--steps", "4", "--eval-every", "1", "--halt-after", "2"}));
+    std::string id = cli::unquote(field(cli::slurp(t / "R/config.json"), "run_id"));
+    ASSERT_EQ(id.size(), 16u);
+    EXPECT_NE(cli::read_ckpt(cli::slurp(t / "R/checkpoint.bin")).meta.find("\nrun " + id + "\n"), std::string::npos);
+    ok_run(t, {"train", "--resume", "R", "--threads", "2", "--eval-every", "2"});
+    EXPECT_EQ(cli::unquote(field(cli::slurp(t / "R/config.json"), "run_id")), id);
+    auto lines = cli::lines(cli::slurp(t / "R/metrics.jsonl"));
+    ASSERT_EQ(lines.size(), 4u);  // steps 0, 1, 2 (before the halt), 4
+    for (const auto &l : lines) EXPECT_EQ(cli::unquote(field(l, "run_id")), id) << l;
+    // another seed is another run
+    ok_run(t, cat(kTiny, {"--out", "S", "--seed", "5"}));
+    EXPECT_NE(cli::unquote(field(cli::slurp(t / "S/config.json"), "run_id")), id);
+}
+
+// The repro: `cp runB/checkpoint.bin runA/; taunet train --resume runA` spliced the two runs
+// (exit 0, A's config.json replaced by B's, metrics mixed). It is refused, naming both runs, and
+// A's directory stays as it was.
+TEST(CliRunIdentity, ResumeRefusesTheCheckpointOfAnotherRun) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    ok_run(t, cat(kTiny, {"--out", "A", "--seed", "1", "--halt-after", "1"}));
+    ok_run(t, cat(kTiny, {"--out", "B", "--seed", "2", "--halt-after", "1"}));
+    std::string ida = cli::unquote(field(cli::slurp(t / "A/config.json"), "run_id"));
+    std::string idb = cli::unquote(field(cli::slurp(t / "B/config.json"), "run_id"));
+    ASSERT_TRUE(cli::spit(t / "A/checkpoint.bin", cli::slurp(t / "B/checkpoint.bin")));
+    auto before = cli::snapshot(t / "A");
+    expect_refused(t, {"train", "--resume", "A"}, {"checkpoint.bin is run " + idb, "config.json is run " + ida, "seed 2", "seed 1"}, "");
+    EXPECT_TRUE(cli::snapshot(t / "A") == before);
+    // metrics lines of another run are refused too (config.json restored, B's lines appended)
+    ASSERT_TRUE(cli::spit(t / "A/checkpoint.bin", cli::slurp(t / "B/checkpoint.bin")));
+    ASSERT_TRUE(cli::spit(t / "A/config.json", cli::slurp(t / "B/config.json")));
+    expect_refused(t, {"train", "--resume", "A"}, {"metrics.jsonl line 1 is of run " + ida, idb}, "");
+}
+
+// A run killed before its first checkpoint has config.json and perhaps metrics lines: --resume
+// restarts it in place from step 0 (the killed attempt's lines are dropped), and ends exactly as
+// an uninterrupted run. A run that ended without a checkpoint (diverged) is not restarted.
+TEST(CliRunIdentity, KilledBeforeTheFirstCheckpointRestartsInPlace) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = cat(kTiny, {"--steps", "6", "--eval-every", "2"});
+    ok_run(t, cat(f, {"--out", "A"}));
+    ok_run(t, cat(f, {"--out", "B"}));
+    std::filesystem::remove(t / "B/checkpoint.bin");
+    std::filesystem::remove(t / "B/summary.json");
+    ASSERT_TRUE(cli::spit(t / "B/metrics.jsonl", cli::lines(cli::slurp(t / "A/metrics.jsonl"))[0] + "\n{\"run_id\":\"tor"));
+    auto r = ok_run(t, {"train", "--resume", "B"});
+    EXPECT_NE(r.out.find("restarting it from step 0"), std::string::npos) << r.out;
+    EXPECT_EQ(metrics_no_time(t / "A"), metrics_no_time(t / "B"));
+    expect_same_checkpoint(t / "A/checkpoint.bin", t / "B/checkpoint.bin");
+    EXPECT_EQ(field(cli::slurp(t / "B/summary.json"), "status"), "\"finished\"");
+
+    ok_run(t, cat(kTiny, {"--out", "D", "--lr", "1e5", "--loss", "mse", "--steps", "50"}));
+    ASSERT_EQ(field(cli::slurp(t / "D/summary.json"), "status"), "\"diverged\"");
+    ASSERT_FALSE(cli::exists(t / "D/checkpoint.bin"));
+    expect_refused(t, {"train", "--resume", "D"}, {"ended (diverged)", "--out"}, "");
+    expect_refused(t, {"train", "--resume", "nowhere"}, {"not a taunet run directory"}, "");
+}
+
+// Temporaries of a writer that died (checkpoint.bin.tmp.<pid>) are removed on resume and on a
+// start into the directory; a live writer's are kept.
+TEST(CliLitter, StaleTemporariesOfDeadWritersAreRemoved) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    ok_run(t, cat(kTiny, {"--out", "R", "--halt-after", "1"}));
+    auto dead = cli::run({"/bin/sh", "-c", "echo $$"});  // a pid that has exited
+    ASSERT_EQ(dead.code, 0);
+    std::string pid = dead.out.substr(0, dead.out.find('\n')), live = std::to_string(getpid());
+    for (const std::string &name : {"checkpoint.bin.tmp." + pid, "config.json.tmp." + pid, "checkpoint.bin.tmp." + live})
+        ASSERT_TRUE(cli::spit(t / "R/" + name, std::string(1000, 'x')));
+    ok_run(t, {"train", "--resume", "R"});
+    EXPECT_FALSE(cli::exists(t / "R/checkpoint.bin.tmp." + pid));
+    EXPECT_FALSE(cli::exists(t / "R/config.json.tmp." + pid));
+    EXPECT_TRUE(cli::exists(t / "R/checkpoint.bin.tmp." + live));
+    std::filesystem::create_directories(t / "N");
+    ASSERT_TRUE(cli::spit(t / "N/config.json.tmp." + pid, "{"));
+    ok_run(t, cat(kTiny, {"--out", "N"}));
+    EXPECT_EQ(cli::listing(t / "N"), (std::set<std::string>{"checkpoint.bin", "config.json", "metrics.jsonl", "summary.json"}));
+}
+
+// The repro: kills during checkpoint writes (a checkpoint every step of a 30 MB model) left
+// checkpoint.bin.tmp.<pid> behind in 3 of 12 kills. Kill a run 8 times at different moments,
+// resuming each time: none remains, and the run still finishes.
+TEST(CliLitter, KillsDuringCheckpointWritesLeaveNoTemporaries) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = {"train", "--arch", "plain", "--width", "1024", "--depth", "8", "--n", "64", "--input-dim", "64",
+              "--steps", "1000", "--ckpt-every", "1", "--eval-every", "1000", "--threads", "1", "--out", "R"};
+    int litter = 0;
+    for (int k = 0; k < 8; k++) {
+        std::string delay = std::to_string(0.25 + 0.11 * k);
+        std::vector<std::string> argv{"/usr/bin/timeout", "-s", "KILL", delay, TAUNET_BIN};
+        if (k == 0) argv.insert(argv.end(), f.begin() + 0, f.end());
+        else argv.insert(argv.end(), {"train", "--resume", "R"});
+        auto r = cli::run(argv, t.path(), 60);
+        EXPECT_EQ(r.code, 128 + 9) << "run " << k << " was not killed: " << r.err;
+        for (const auto &name : cli::listing(t / "R")) litter += name.find(".tmp.") != std::string::npos;
+    }
+    auto r = ok_run(t, {"train", "--resume", "R", "--steps", "20"});
+    for (const auto &name : cli::listing(t / "R")) EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+    std::printf("[ info ] %d of 8 kills left a temporary behind; all were removed\n", litter);
+}
+
 // GD stopping at --target-loss keeps the weights of the recorded step: the final loss does not
 // depend on how often the run evaluates.
 TEST(CliOutputs, GdTargetStopsAtTheRecordedWeights) {

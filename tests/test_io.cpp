@@ -1,4 +1,4 @@
-// Tests of src/fileio.c, src/json.c, src/npy.c and src/checkpoint.c (the io.h API).
+// Tests of src/fileio.c, src/json.c, src/json_read.c, src/npy.c and src/checkpoint.c (the io.h API).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -121,6 +121,81 @@ TEST(IoJson, EmptyWriterAndTooDeepNesting) {
     tn_json_int(&j, nullptr, 1);  // no-op in the failed state, must not crash
     EXPECT_EQ(j.s, nullptr);
     tn_json_free(&j);
+}
+
+// The reader: every value the writer can produce checks; each way a line can be damaged (cut,
+// spliced, garbled) fails, at the offset of the first wrong byte.
+TEST(IoJsonRead, CheckAcceptsTheWritersOutput) {
+    tn_json j;
+    tn_json_init(&j);
+    tn_json_obj_open(&j, nullptr);
+    tn_json_str(&j, "s", "tab\there \"quoted\" back\\ \x01 caf\xc3\xa9 \xff");
+    tn_json_num(&j, "x", -1.5e-7);
+    tn_json_num(&j, "nan", NAN);
+    tn_json_int(&j, "i", -42);
+    tn_json_bool(&j, "b", 0);
+    tn_json_arr_open(&j, "a");
+    tn_json_obj_open(&j, nullptr);
+    tn_json_obj_close(&j);
+    tn_json_arr_open(&j, nullptr);
+    tn_json_arr_close(&j);
+    tn_json_arr_close(&j);
+    tn_json_obj_close(&j);
+    ASSERT_NE(j.s, nullptr);
+    size_t where = 99;
+    EXPECT_EQ(tn_json_check(j.s, j.len, &where), 0) << j.s << " at " << where;
+    const char *v;
+    size_t vl;
+    char out[64];
+    ASSERT_EQ(tn_json_member(j.s, j.len, "s", &v, &vl), 0);
+    ASSERT_EQ(tn_json_get_string(v, vl, out, sizeof out), 0);
+    EXPECT_STREQ(out, "tab\there \"quoted\" back\\ \x01 caf\xc3\xa9 \xff");
+    EXPECT_EQ(tn_json_get_string(v, vl, out, 8), -1);  // does not fit
+    ASSERT_EQ(tn_json_member(j.s, j.len, "i", &v, &vl), 0);
+    EXPECT_EQ(std::string(v, vl), "-42");
+    EXPECT_EQ(tn_json_get_string(v, vl, out, sizeof out), -1);  // not a string
+    EXPECT_NE(tn_json_member(j.s, j.len, "absent", &v, &vl), 0);
+    tn_json_free(&j);
+}
+
+TEST(IoJsonRead, CheckRefusesDamagedText) {
+    struct Case { const char *text; size_t where; } bad[] = {
+        {"{\"a\":1", 6},                  // cut after a value
+        {"{\"a\":1}{\"b\":2}", 7},         // two objects spliced on one line
+        {"{\"a\":}", 5},                  // missing value
+        {"{\"a\" 1}", 5},                 // missing colon
+        {"{\"a\":1,}", 7},                // trailing comma
+        {"{\"a\":01}", 6},                // leading zero
+        {"{\"a\":1.}", 7},                // no fraction digits
+        {"{\"a\":\"x\ny\"}", 7},           // raw newline in a string
+        {"{\"a\":\"\\q\"}", 7},            // bad escape
+        {"{\"a\":\"\\u12g4\"}", 7},        // bad \\u
+        {"{\"a\":tru}", 5},               // cut literal
+        {"{\"a\":nan}", 5},               // not JSON
+        {"", 0},
+        {"   ", 3},
+    };
+    for (const auto &c : bad) {
+        size_t where = 999;
+        EXPECT_EQ(tn_json_check(c.text, strlen(c.text), &where), -1) << c.text;
+        EXPECT_EQ(where, c.where) << c.text;
+    }
+    std::string deep(TN_JSON_MAX_DEPTH + 1, '['), shut(TN_JSON_MAX_DEPTH + 1, ']');
+    EXPECT_EQ(tn_json_check((deep + shut).c_str(), 2 * deep.size(), nullptr), -1);
+    EXPECT_EQ(tn_json_check((deep.substr(1) + shut.substr(1)).c_str(), 2 * deep.size() - 2, nullptr), 0);
+    EXPECT_EQ(tn_json_check(" {\"a\" : [1, 2.5e+3, -0, true, null]}\n", 36, nullptr), 0);
+}
+
+TEST(IoJsonRead, StringEscapesDecodeToUtf8) {
+    char out[32];
+    const char *lit = "\"\\u00e9\\ud83d\\ude00\\u0041\\/\"";
+    ASSERT_EQ(tn_json_get_string(lit, strlen(lit), out, sizeof out), 0);
+    EXPECT_STREQ(out, "\xc3\xa9\xf0\x9f\x98\x80" "A/");
+    const char *nul = "\"a\\u0000b\"";
+    EXPECT_EQ(tn_json_get_string(nul, strlen(nul), out, sizeof out), -1);
+    const char *lone = "\"\\ud800x\"";
+    ASSERT_EQ(tn_json_get_string(lone, strlen(lone), out, sizeof out), 0);
+    EXPECT_STREQ(out, "\xef\xbf\xbdx");
 }
 
 // ---------------------------------------------------------------- files

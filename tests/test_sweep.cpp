@@ -340,3 +340,76 @@ TEST(Report, FiguresOrOneSkipLine) {
         EXPECT_NE(r.out.find("apt-get install python3-matplotlib"), std::string::npos) << r.out;
     }
 }
+
+// The repro: a rerun spliced a damaged summary.json into results.jsonl ("recovered from its
+// summary.json"). Truncate a run's summary.json and delete its results line: the rerun says the
+// summary is damaged, runs the point again, and every line of results.jsonl parses.
+TEST(SweepRun, DamagedSummaryIsRunAgainNeverSpliced) {
+    cli::TempDir t;
+    std::string d = t / "sw";
+    ASSERT_EQ(cli::taunet(tiny(d)).code, 0);
+    auto lines = result_lines(d);
+    std::string last = lines.back(), id = id_of(last), text = cli::slurp(d + "/results.jsonl");
+    ASSERT_TRUE(cli::spit(d + "/results.jsonl", text.substr(0, text.size() - last.size() - 1)));
+    std::string sum = cli::slurp(d + "/runs/" + id + "/summary.json");
+    ASSERT_TRUE(cli::spit(d + "/runs/" + id + "/summary.json", sum.substr(0, sum.size() / 2)));
+    auto r = cli::taunet(tiny(d));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("summary.json is damaged"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("running it again"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("recovered"), std::string::npos) << r.out;
+    auto after = result_lines(d);
+    ASSERT_EQ(after.size(), 4u);
+    for (const auto &l : after) {
+        EXPECT_EQ(tn_json_check(l.data(), l.size(), nullptr), 0) << l;
+        EXPECT_EQ(cli::unquote(cli::json_get(*cli::json_get(l, "summary"), "status").value_or("")), "finished") << l;
+    }
+    EXPECT_EQ(id_of(after.back()), id);
+}
+
+// A line that does not parse is skipped with a warning (a half-written last line says so); a
+// results file without one complete line is bad input: exit 2 with one line (it passed a null
+// pointer to qsort and printed an empty table with exit 0).
+TEST(Report, DamagedLinesSkippedAndNoCompleteLineExits2) {
+    cli::TempDir t;
+    std::string d = t / "sw";
+    ASSERT_EQ(cli::taunet(tiny(d)).code, 0);
+    auto lines = result_lines(d);
+    std::string spliced = lines[1].substr(0, 60) + lines[2];  // a line cut and glued to the next
+    ASSERT_TRUE(cli::spit(d + "/results.jsonl", lines[0] + "\n" + spliced + "\n" + lines[3] + "\n" + lines[1].substr(0, 40)));
+    auto r = cli::taunet({"report", d, "--format", "csv", "--figures", "none"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(cli::lines(r.out).size(), 3u) << r.out;  // header + the two whole lines
+    EXPECT_NE(r.err.find("line 2 of"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("last line of"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("incomplete"), std::string::npos) << r.err;
+
+    for (const std::string &bad : {std::string(""), std::string("{\"id\":\"0123"), spliced + "\n" + "garbage\n"}) {
+        ASSERT_TRUE(cli::spit(d + "/results.jsonl", bad));
+        auto b = cli::taunet({"report", d, "--figures", "none"});
+        EXPECT_EQ(b.code, 2) << bad << "\n" << b.out << b.err;
+        EXPECT_EQ(b.out, "");
+        EXPECT_NE(b.err.find("no complete result line"), std::string::npos) << b.err;
+    }
+}
+
+// `taunet report RUN_DIR` (what quickstart ends with): the run's final numbers, and its loss and
+// accuracy curves as one figure whose path is printed.
+TEST(Report, RunDirectoryShowsNumbersAndCurves) {
+    cli::TempDir t;
+    ASSERT_EQ(cli::taunet({"train", "--width", "16", "--depth", "3", "--n", "64", "--n-test", "32", "--steps", "20",
+                           "--threads", "1", "--out", t / "run"}).code, 0);
+    setenv("TAUNET_SCRIPTS_DIR", TAUNET_SOURCE_DIR "/bench", 1);
+    auto r = cli::taunet({"report", t / "run"});
+    unsetenv("TAUNET_SCRIPTS_DIR");
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    std::string sum = cli::slurp(t / "run/summary.json");
+    char want[128];
+    std::snprintf(want, sizeof want, "acc %.4f\n", std::strtod(cli::json_get(sum, "test_acc")->c_str(), nullptr));
+    EXPECT_NE(r.out.find("finished | train loss"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(want, r.out.find("test loss")), std::string::npos) << r.out;
+    if (r.out.find("figures skipped") == std::string::npos) {
+        EXPECT_NE(r.out.find("figure: " + t / "run/figures/curves.png"), std::string::npos) << r.out;
+        EXPECT_TRUE(cli::exists(t / "run/figures/curves.png"));
+    }
+}

@@ -49,16 +49,27 @@ TEST(Training, OverparameterizedNetFitsWithGd) {
 }
 
 // Same data, budget and lr: at depth 30 the PlainNet ends with a clearly higher training loss
-// than the tau = 1/sqrt(L) ResNet (Zhang et al. 2019).
+// than the tau = 1/sqrt(L) ResNet (Zhang et al. 2019), seed for seed. The PlainNet's trajectory
+// is chaotic: its final loss moves with the seed and with the GEMM kernel's rounding (OpenBLAS
+// Haswell vs SkylakeX kernels give 1.35 and 1.41 for the same seed at 150 steps), so one run of
+// each is a coin flip near any threshold. Measured at 300 steps over seeds 0-4 under both
+// kernels: ResNet 0.17-0.31, PlainNet 1.04-2.30. The check is therefore the claim per seed
+// population: every ResNet seed below every PlainNet seed, with a factor of 2 to spare (the
+// measured worst case is 3.4).
 TEST(Training, TauResnetTrainsBetterThanPlainAtDepth30) {
     std::vector<std::string> common = {"--width", "128", "--depth", "30", "--n", "256", "--n-test", "32",
-                                       "--input-dim", "32", "--batch", "64", "--lr", "0.05", "--steps", "150"};
-    auto p = common, r = common;
-    p.insert(p.end(), {"--arch", "plain"});
-    r.insert(r.end(), {"--arch", "resnet", "--tau", "1/sqrt(L)"});
-    auto sp = run(p), sr = run(r);
-    EXPECT_LT(sr.final_train_loss, 0.75 * sp.final_train_loss)
-        << "resnet " << sr.final_train_loss << " plain " << sp.final_train_loss;
+                                       "--input-dim", "32", "--batch", "64", "--lr", "0.05", "--steps", "300"};
+    double worst_resnet = 0, best_plain = INFINITY;
+    for (const char *seed : {"0", "1", "2"}) {
+        auto p = common, r = common;
+        p.insert(p.end(), {"--arch", "plain", "--seed", seed});
+        r.insert(r.end(), {"--arch", "resnet", "--tau", "1/sqrt(L)", "--seed", seed});
+        auto sp = run(p), sr = run(r);
+        best_plain = std::fmin(best_plain, sp.final_train_loss);
+        worst_resnet = std::fmax(worst_resnet, sr.final_train_loss);
+        EXPECT_TRUE(std::isfinite(sr.final_train_loss)) << "seed " << seed;
+    }
+    EXPECT_LT(worst_resnet, 0.5 * best_plain) << "worst resnet " << worst_resnet << " best plain " << best_plain;
 }
 
 // Depth 1202 at width 128 trains: finite, and the loss falls within a few SGD steps.

@@ -54,6 +54,7 @@ typedef struct tn_config {
     /* output */
     char out[1024];
     char resume[1024];
+    int restart; /* resume names a run killed before its first checkpoint: start it again from step 0 in place */
 } tn_config;
 
 void tn_config_defaults(tn_config *c);
@@ -67,6 +68,19 @@ double tn_config_tau(const tn_config *c);
 /* The canonical flag string that reproduces this configuration (stored in checkpoints). */
 int tn_config_to_flags(const tn_config *c, char *buf, size_t cap);
 void tn_config_to_json(const tn_config *c, tn_json *j);
+
+/* The flags a resumed run may change (the budget and the engine): copied from src to dst.
+ * TN_RESUMABLE_FLAGS names them for messages. */
+#define TN_RESUMABLE_FLAGS "--steps, --epochs, --halt-after, --threads, --backend, --gpu, --eval-every, --ckpt-every, --target-loss"
+void tn_config_copy_resumable(tn_config *dst, const tn_config *src);
+/* A run's identity: FNV-1a 64 of the canonical flags with the resumable ones at their defaults,
+ * so it stays the same across resumes; the seed is among the flags. Stored in config.json, the
+ * checkpoint and every metrics line (docs/FORMATS.md), and compared on resume. */
+uint64_t tn_config_identity(const tn_config *c);
+/* The identity as 16 hex digits. */
+void tn_config_identity_hex(const tn_config *c, char hex[17]);
+/* FNV-1a 64-bit. */
+uint64_t tn_fnv1a64(const void *data, size_t len);
 const char *tn_tau_rule_name(const tn_config *c, char *buf, size_t cap);
 
 #ifdef __cplusplus

@@ -11,6 +11,10 @@ extern "C" {
 #endif
 
 int tn_write_atomic(const char *path, const void *data, size_t len, tn_err *e);
+/* Removes the temporaries "<name>.tmp.<pid>" of tn_write_atomic in dir whose writer is no longer
+ * running on this host (killed mid-write); *removed (may be NULL) counts them. A run directory
+ * has one writer, so a dead pid's temporary is garbage (a checkpoint's is as large as the model). */
+int tn_remove_stale_temps(const char *dir, int *removed, tn_err *e);
 /* Append `line` plus '\n' to path with a single write (O_APPEND) and fsync, so a killed process
  * leaves either the whole line or none of it. */
 int tn_append_line(const char *path, const char *line, tn_err *e);
@@ -37,6 +41,22 @@ void tn_json_int(tn_json *j, const char *key, long long v);
 void tn_json_str(tn_json *j, const char *key, const char *v);
 void tn_json_bool(tn_json *j, const char *key, int v);
 void tn_json_null(tn_json *j, const char *key);
+
+/* Reading JSON (src/json_read.c). tn_json_check: 0 when text[0..len) is exactly one JSON value
+ * (RFC 8259 grammar; surrounding whitespace allowed; strings may hold any byte >= 0x80; nesting at
+ * most TN_JSON_MAX_DEPTH), else -1 with *where (may be NULL) the offset of the first wrong byte.
+ * Check text before reading members from it. */
+#define TN_JSON_MAX_DEPTH 64
+int tn_json_check(const char *text, size_t len, size_t *where);
+/* A top-level member of the object text obj[0..len), as the raw text of its value; 0 when found. */
+int tn_json_member(const char *obj, size_t len, const char *key, const char **val, size_t *vlen);
+/* The members in order: *pos starts at 0; -1 at the end (or on malformed text). key excludes
+ * its quotes; val is the raw value text (strings keep their quotes). */
+int tn_json_next_member(const char *obj, size_t len, size_t *pos, const char **key, size_t *klen,
+                        const char **val, size_t *vlen);
+/* The JSON string literal val[0..vlen) decoded (escapes, \u as UTF-8) into out, NUL-terminated;
+ * -1 when it is not a string, holds \u0000, or does not fit in cap bytes. */
+int tn_json_get_string(const char *val, size_t vlen, char *out, size_t cap);
 
 /* NumPy .npy v1.0, little-endian float32 ('<f4'), C order; written atomically. */
 int tn_npy_write(const char *path, const float *data, int ndim, const int64_t *shape, tn_err *e);

@@ -63,8 +63,6 @@ int tn_sweep_point_config(const tn_sweep_grid *g, long i, tn_config *c, tn_err *
 /* Parses every point, refuses --resume / --halt-after, and refuses two points with the same id. */
 int tn_sweep_validate(const tn_sweep_grid *g, tn_err *e);
 
-/* FNV-1a 64-bit. */
-uint64_t tn_fnv1a64(const void *data, size_t len);
 /* The run id: 16 hex digits of FNV-1a over the canonical flags (tn_config_to_flags) whose values
  * differ from the defaults, so the same configuration always maps to the same run directory. */
 void tn_sweep_run_id(const tn_config *c, char id[17]);
@@ -76,14 +74,6 @@ void tn_sweep_varied_json(const tn_sweep_grid *g, long i, tn_json *j);
 /* Runs (or, with o->dry_run, prints) the grid. Returns 0 when every run of the shard has a line
  * in results.jsonl, TN_EINPUT/TN_ERUNTIME with e set otherwise. *interrupted is set on Ctrl-C. */
 int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupted, tn_err *e);
-
-/* Reading taunet's own JSON lines (compact objects) without a full parser: a top-level member of
- * the object text obj[0..len), as the raw text of its value; 0 when found. */
-int tn_json_member(const char *obj, size_t len, const char *key, const char **val, size_t *vlen);
-/* The members in order: *pos starts at 0; -1 at the end (or on malformed text). key excludes
- * its quotes; val is the raw value text (strings keep their quotes). */
-int tn_json_next_member(const char *obj, size_t len, size_t *pos, const char **key, size_t *klen,
-                        const char **val, size_t *vlen);
 
 /* CLI entry points (src/main.c). */
 int tn_cli_sweep(int argc, char **argv);
