@@ -94,6 +94,16 @@ static int parse_tau(tn_config *c, const char *v, tn_err *e) {
     return 0;
 }
 
+/* Paths and lists are stored in the canonical flags, one value per line (checkpoints keep them):
+ * a control character (a newline above all) would split a value, so it is refused. */
+static int check_text(const char *flag, const char *v, tn_err *e) {
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return tn_fail(e, TN_EINPUT, "%s: the value holds a control character (byte 0x%02x at offset %zu); use a path or list without one",
+                           flag, *p, (size_t)(p - (const unsigned char *)v));
+    return 0;
+}
+
 static int parse_data(tn_config *c, const char *v, tn_err *e) {
     static const struct { const char *prefix; tn_data_kind kind; } k[] = {
         {"mnist:", TN_DATA_MNIST}, {"fashion:", TN_DATA_FASHION}, {"cifar10:", TN_DATA_CIFAR10}};
@@ -106,6 +116,7 @@ static int parse_data(tn_config *c, const char *v, tn_err *e) {
         if (!strncmp(v, k[i].prefix, n)) {
             if (!v[n] || strlen(v + n) >= sizeof c->data.dir)
                 return tn_fail(e, TN_EINPUT, "--data: '%s' needs a directory after the colon, e.g. fashion:data/fashion-sample", v);
+            if (check_text("--data", v, e)) return e->code;
             c->data.kind = k[i].kind;
             strcpy(c->data.dir, v + n);
             return 0;
@@ -123,8 +134,9 @@ static int parse_schedule(tn_config *c, const char *v, tn_err *e) {
         const char *s = v + 5;
         while (*s) {
             char *end;
+            errno = 0;
             long m = strtol(s, &end, 10);
-            if (end == s || m < 1 || (*end && *end != ',') || c->n_milestones >= TN_MAX_MILESTONES)
+            if (end == s || errno || m < 1 || m > 1000000000L || (*end && *end != ',') || c->n_milestones >= TN_MAX_MILESTONES)
                 return tn_fail(e, TN_EINPUT, "--schedule: '%s' should be step:E1,E2,... with up to %d increasing positive epochs", v, TN_MAX_MILESTONES);
             if (c->n_milestones && m <= c->milestones[c->n_milestones - 1])
                 return tn_fail(e, TN_EINPUT, "--schedule: milestones in '%s' must increase", v);
@@ -140,6 +152,7 @@ static int parse_schedule(tn_config *c, const char *v, tn_err *e) {
 
 static int copy_str(const char *flag, const char *v, char *dst, size_t cap, tn_err *e) {
     if (strlen(v) >= cap) return tn_fail(e, TN_EINPUT, "%s: value too long (max %zu characters)", flag, cap - 1);
+    if (check_text(flag, v, e)) return e->code;
     strcpy(dst, v);
     return 0;
 }

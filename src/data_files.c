@@ -10,6 +10,26 @@
 
 #include "data_files.h"
 
+/* A file named .gz must be gzip data: zlib would read anything else as raw bytes, and a saved
+ * HTML error page would then be reported as a bad IDX magic. Says what the file starts with,
+ * without quoting its bytes. */
+static int not_gzip(const char *path, const char *hint, tn_err *e) {
+    size_t pl = strlen(path);
+    if (pl < 3 || strcmp(path + pl - 3, ".gz") != 0) return 0;
+    unsigned char b[64];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    if (n == 0 || (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)) return 0; /* empty: the reader says so */
+    size_t text = 0;
+    for (size_t i = 0; i < n; i++) text += (b[i] >= 0x20 && b[i] < 0x7f) || b[i] == '\n' || b[i] == '\r' || b[i] == '\t';
+    int html = n >= 5 && (memchr(b, '<', n) != NULL) && text == n;
+    return tn_fail(e, TN_EINPUT, "data: %s: named .gz but not gzip data (offset 0 holds 0x%02x%02x, gzip starts with 0x1f8b): it starts with %s; %s",
+                   path, b[0], n > 1 ? b[1] : 0, html ? "text that looks like HTML (an error page saved by a failed download?)"
+                                                 : text == n ? "plain text" : "binary data of another format",
+                   hint);
+}
+
 /* Whole (decompressed) content of `path` into a malloc'd buffer. Reading everything first,
  * rather than trusting the header, lets us report exactly how many bytes the file holds and
  * never allocate what a corrupt header claims. */
@@ -25,6 +45,7 @@ int tn_data_read_all(const char *path, const char *hint, unsigned char **out, si
     }
     if (S_ISDIR(st.st_mode))
         return tn_fail(e, TN_EINPUT, "data: %s: is a directory, expected a data file", path);
+    if (not_gzip(path, hint, e)) return e->code;
     gzFile f = gzopen(path, "rb");
     if (!f)
         return tn_fail(e, TN_ERUNTIME, "data: %s: cannot open (%s); check permissions", path,

@@ -35,23 +35,40 @@ void tn_sweep_free_values(char **vals, int n) {
 static int push_value(char ***vals, int *n, const char *v, size_t len, const char *flag, tn_err *e) {
     if (*n >= TN_SWEEP_MAX_VALUES)
         return tn_fail(e, TN_EINPUT, "%s: more than %d values; split the sweep", flag, TN_SWEEP_MAX_VALUES);
-    char **nv = realloc(*vals, (size_t)(*n + 1) * sizeof *nv);
-    if (!nv) return tn_fail(e, TN_ERUNTIME, "out of memory");
-    *vals = nv;
+    char **nv = *vals;
+    if ((*n & (*n - 1)) == 0) { /* capacity doubles at each power of two: linear, not quadratic */
+        nv = realloc(*vals, (size_t)(*n ? 2 * *n : 1) * sizeof *nv);
+        if (!nv) return tn_fail(e, TN_ERUNTIME, "out of memory");
+        *vals = nv;
+    }
     if (!(nv[*n] = strndup(v, len))) return tn_fail(e, TN_ERUNTIME, "out of memory");
     (*n)++;
     return 0;
 }
 
-/* Parses "a:b" or "a:b:s" (all integers, s != 0, and s's sign going from a towards b). */
+/* Parses "a:b" or "a:b:s" (all integers, s != 0, and s's sign going from a towards b). The
+ * numbers are bounded by 2^40 (the largest any integer flag takes), so the count below cannot
+ * overflow. */
+#define RANGE_BOUND (1L << 40)
 static int parse_range(const char *flag, const char *v, long r[3], tn_err *e) {
-    int used = 0;
+    int k = 0;
+    const char *s = v;
     r[2] = 1;
-    if (!(sscanf(v, "%ld:%ld:%ld%n", &r[0], &r[1], &r[2], &used) == 3 && !v[used]) &&
-        !(sscanf(v, "%ld:%ld%n", &r[0], &r[1], &used) == 2 && !v[used]))
-        used = -1;
-    if (used < 0 || r[2] == 0 || (r[1] - r[0]) / r[2] < 0)
-        return tn_fail(e, TN_EINPUT, "%s: '%s' is not a range a:b or a:b:s (inclusive, step s reaching b from a)", flag, v);
+    for (; k < 3; k++) {
+        char *end;
+        errno = 0;
+        long x = strtol(s, &end, 10);
+        if (end == s || errno || x > RANGE_BOUND || x < -RANGE_BOUND) break;
+        r[k] = x;
+        if (*end != ':') {
+            s = end;
+            k++;
+            break;
+        }
+        s = end + 1;
+    }
+    if (k < 2 || *s || r[2] == 0 || (r[1] - r[0]) / r[2] < 0)
+        return tn_fail(e, TN_EINPUT, "%s: '%s' is not a range a:b or a:b:s (inclusive integers up to 2^40, step s reaching b from a)", flag, v);
     return 0;
 }
 
@@ -78,9 +95,9 @@ int tn_sweep_split_values(const char *flag, const char *text, char ***vals, int 
                 tn_fail(e, TN_EINPUT, "%s: the range '%s' has more than %d values", flag, item, TN_SWEEP_MAX_VALUES);
                 goto fail;
             }
-            for (long x = r[0]; r[2] > 0 ? x <= r[1] : x >= r[1]; x += r[2]) {
+            for (long i = 0, count = (r[1] - r[0]) / r[2] + 1; i < count; i++) {
                 char num[32];
-                int nl = snprintf(num, sizeof num, "%ld", x);
+                int nl = snprintf(num, sizeof num, "%ld", r[0] + i * r[2]);
                 if (push_value(vals, n, num, (size_t)nl, flag, e)) goto fail;
             }
         } else if (push_value(vals, n, s, len, flag, e))
@@ -186,6 +203,11 @@ int tn_sweep_parse(int argc, char **argv, tn_sweep_grid *g, tn_sweep_opts *o, tn
             snprintf(ax->flag, sizeof ax->flag, "%s", flag);
             if (tn_sweep_split_values(flag, val, &ax->vals, &ax->nvals, e)) return e->code;
             g->naxes++;
+            /* refused as soon as the product is too large, before more lists are expanded */
+            double points = 1;
+            for (int a = 0; a < g->naxes; a++) points *= g->axes[a].nvals > 0 ? g->axes[a].nvals : 1;
+            if (points > TN_SWEEP_MAX_POINTS)
+                return tn_fail(e, TN_EINPUT, "sweep: the grid has more than %ld points; split it into several sweeps", TN_SWEEP_MAX_POINTS);
         }
     }
     if (seeds_pos >= 0 && make_seed_axis(g, seeds_pos, seeds, e)) return e->code;

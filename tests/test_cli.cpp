@@ -213,6 +213,17 @@ TEST(CliBadInput, BadTau) {
     expect_refused(t, cat(kTiny, {"--out", "run", "--tau", "1/sqrt(X)"}), {"--tau", "1/sqrt(X)", "1/sqrt(L)"});
 }
 
+// Found by fuzz_flags: a milestone beyond int overflowed into a negative one, and a path with a
+// newline split the canonical flags (a checkpoint of that run would not resume). Both refused,
+// and the message shows the newline as \x0a, on one line.
+TEST(CliBadInput, ValuesThatWouldBreakTheCanonicalFlags) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    expect_refused(t, cat(kTiny, {"--out", "run", "--schedule", "step:3333333333333333333"}), {"--schedule"});
+    expect_refused(t, cat(kTiny, {"--out", "run\nx"}), {"--out", "control character", "0x0a"}, "");
+    expect_refused(t, cat(kTiny, {"--out", "run", "--data", "fashion:data\tdir"}), {"--data", "0x09"});
+}
+
 TEST(CliBadInput, ScheduleMilestonesDecrease) {
     TempDir t;
     ASSERT_TRUE(t.ok());

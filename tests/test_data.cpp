@@ -192,6 +192,37 @@ TEST(DataIdx, WrongMagic) {
     expect_idx_fail(d + "/lab", d + "/img2", "swapped", "magic");
 }
 
+// A file named .gz that is not gzip (an HTML error page saved under the .gz name): zlib reads it
+// as raw bytes, so the message said "bad IDX magic". It says the file is not gzip data, what it
+// looks like, and never quotes its bytes.
+TEST(DataIdx, NamedGzButNotGzip) {
+    std::string d = make_tmpdir();
+    std::string page = "<!DOCTYPE html>\n<html><body>404 Not Found</body></html>\n";
+    write_file(d + "/img.gz", Bytes(page.begin(), page.end()));
+    write_file(d + "/lab.gz", idx_labels(2, {1, 2}), true);
+    expect_idx_fail(d + "/img.gz", d + "/lab.gz", d + "/img.gz", "not gzip");
+    tn_err e{};
+    tn_dataset ds{};
+    tn_idx_load_pair((d + "/img.gz").c_str(), (d + "/lab.gz").c_str(), &ds, &e);
+    EXPECT_NE(std::string(e.msg).find("HTML"), std::string::npos) << e.msg;
+    EXPECT_EQ(std::string(e.msg).find("DOCTYPE"), std::string::npos) << e.msg;
+    EXPECT_EQ(std::string(e.msg).find("magic 0x"), std::string::npos) << "not an IDX magic complaint: " << e.msg;
+    Bytes bin = {0x00, 0x00, 0x08, 0x03, 0xff, 0x10, 0x7f, 0x00};  // raw IDX bytes under a .gz name
+    write_file(d + "/raw.gz", bin);
+    expect_idx_fail(d + "/raw.gz", d + "/lab.gz", d + "/raw.gz", "binary data");
+}
+
+// Error messages are one line of text: bytes that are not text in a quoted value (a flag read from
+// a damaged file, say) appear as \xNN.
+TEST(ErrorText, MessagesNeverHoldRawBytes) {
+    tn_err e{};
+    tn_fail(&e, TN_EINPUT, "value '%s' at %s", "a\x01" "b\nc\xff\xc3\xa9", "caf\xc3\xa9");
+    EXPECT_STREQ(e.msg, "value 'a\\x01b\\x0ac\\xff\xc3\xa9' at caf\xc3\xa9");
+    char small[12];
+    EXPECT_EQ(tn_text_escape("0123456789abcdef", small, sizeof small), 11u);
+    EXPECT_STREQ(small, "01234567...");
+}
+
 TEST(DataIdx, Truncated) {
     std::string d = make_tmpdir();
     Bytes full = idx_images(4, 2, 2, pixels(16, 3));

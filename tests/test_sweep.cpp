@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -97,11 +98,27 @@ TEST(SweepGrid, ListsRangesAndSeparators) {
     EXPECT_EQ(split("--lr", "0.1:0.2"), (std::vector<std::string>{"0.1:0.2"})) << "ranges are for integer flags";
     for (auto [f, v] : std::vector<std::pair<const char *, const char *>>{
              {"--width", "64,,128"}, {"--width", "64,"}, {"--depth", "5:2"}, {"--depth", "1:x"},
-             {"--depth", "1:3:0"}, {"--depth", "1:3:1:4"}, {"--schedule", "constant;"}}) {
+             {"--depth", "1:3:0"}, {"--depth", "1:3:1:4"}, {"--schedule", "constant;"},
+             // found by fuzz_flags: bounds beyond 2^40 overflowed the range arithmetic (UBSan)
+             {"--depth", "2:50:25555555555555555555555"}, {"--depth", "2:9223372036854775807"},
+             {"--depth", "-9223372036854775807:2"}}) {
         int rc = 0;
         split(f, v, &rc);
         EXPECT_EQ(rc, TN_EINPUT) << f << " " << v;
     }
+}
+
+// A grid that is too large is refused as soon as its lists multiply past the limit (found by
+// fuzz_flags: 64 axes of 100000 values each were expanded, seconds and gigabytes, first).
+TEST(SweepGrid, TooLargeRefusedBeforeExpandingEveryList) {
+    std::string big = "1:100000";
+    Args a = {"--width", big, "--depth", big, "--n", big, "--batch", big, "--seed", big};
+    auto t0 = std::chrono::steady_clock::now();
+    Grid g(a);
+    EXPECT_EQ(g.rc, TN_EINPUT);
+    EXPECT_NE(std::string(g.e.msg).find("more than 1000000 points"), std::string::npos) << g.e.msg;
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+    EXPECT_EQ(split("--seed", "0:99999").size(), 100000u);
 }
 
 TEST(SweepGrid, ProductInFlagOrderLastFastest) {

@@ -19,6 +19,10 @@ std::string tmpdir() {
     return std::string(mkdtemp(b.data()));
 }
 
+// The depth of the "depth 1202" tests: 302 under the sanitizers (scripts/sanitize.sh sets
+// TAUNET_TEST_SMALL), where the same check at full depth would take minutes.
+std::string deep() { return std::getenv("TAUNET_TEST_SMALL") ? "302" : "1202"; }
+
 tn_train_summary run(std::vector<std::string> flags) {
     tn_config c;
     tn_err e{};
@@ -74,7 +78,7 @@ TEST(Training, TauResnetTrainsBetterThanPlainAtDepth30) {
 
 // Depth 1202 at width 128 trains: finite, and the loss falls within a few SGD steps.
 TEST(Training, Depth1202Trains) {
-    std::vector<std::string> f = {"--arch", "resnet", "--width", "128", "--depth", "1202", "--n", "128",
+    std::vector<std::string> f = {"--arch", "resnet", "--width", "128", "--depth", deep(), "--n", "128",
                                   "--n-test", "16", "--input-dim", "32", "--batch", "32", "--lr", "0.1", "--eval-every", "8"};
     auto f0 = f, f1 = f;
     f0.insert(f0.end(), {"--steps", "0"});
@@ -87,7 +91,7 @@ TEST(Training, Depth1202Trains) {
 // The same with BN in train mode (running statistics are then used for evaluation): finite, and
 // the training loss falls below its value at initialization.
 TEST(Training, Depth1202WithBnTrains) {
-    std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "128", "--depth", "1202", "--n", "128",
+    std::vector<std::string> f = {"--arch", "resnet", "--bn", "on", "--width", "128", "--depth", deep(), "--n", "128",
                                   "--n-test", "16", "--input-dim", "32", "--batch", "32", "--lr", "0.1", "--eval-every", "8"};
     auto f0 = f, f1 = f;
     f0.insert(f0.end(), {"--steps", "0"});

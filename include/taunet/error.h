@@ -2,6 +2,7 @@
  * The library never exits; the CLI prints msg and exits with code. */
 #ifndef TAUNET_ERROR_H
 #define TAUNET_ERROR_H
+#include <stddef.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -13,13 +14,18 @@ typedef struct tn_err {
     char msg[1024]; /* one line: what is wrong and how to fix it */
 } tn_err;
 
-/* Record an error (first one wins) and return its code, so callers can `return tn_fail(...)`. */
+/* Record an error (first one wins) and return its code, so callers can `return tn_fail(...)`.
+ * The message is stored escaped (tn_text_escape): one line of text, whatever it quotes. */
 int tn_fail(tn_err *e, int code, const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 void tn_err_clear(tn_err *e);
+/* src as text into dst (cap bytes, NUL-terminated): printable ASCII and valid UTF-8 as they are,
+ * every other byte (control characters, newlines, bytes that are not UTF-8) as \xNN; cut with
+ * "..." when it does not fit. Returns the length written. */
+size_t tn_text_escape(const char *src, char *dst, size_t cap);
 
 #ifdef __cplusplus
 }
