@@ -53,7 +53,9 @@ static const char *train_help =
     "  --ckpt-every K                   checkpoint every K steps (and at the end, unless diverged) [0]\n"
     "  --resume DIR                     continue DIR bit-exactly; may change --steps/--epochs,\n"
     "                                   --halt-after, --threads, --backend, --gpu, --eval-every,\n"
-    "                                   --ckpt-every, --target-loss\n"
+    "                                   --ckpt-every, --target-loss; refuses files of another run\n"
+    "                                   (run_id); a run killed before its first checkpoint restarts\n"
+    "                                   from step 0 in place\n"
     "  --halt-after N                   stop after N steps of this invocation (status halted;\n"
     "                                   continue with --resume) for time-sliced jobs\n"
     "outputs: DIR/config.json, DIR/metrics.jsonl (one line per evaluation), DIR/summary.json\n"
@@ -79,8 +81,10 @@ static const char *sweep_help =
     "command skips runs already in results.jsonl and redoes unfinished ones. docs/SWEEPS.md\n";
 
 static const char *report_help =
-    "usage: taunet report DIR|DIR/results.jsonl [--format md|csv] [--figures DIR|none]\n"
-    "one row per run: varied flags, status, steps, steps_to_target, train loss/acc, test acc, s/step\n"
+    "usage: taunet report SWEEP_DIR|SWEEP_DIR/results.jsonl|RUN_DIR [--format md|csv] [--figures DIR|none]\n"
+    "a sweep: one row per run (varied flags, status, steps, steps_to_target, train loss/acc, test acc,\n"
+    "s/step); lines that do not parse are skipped with a warning; none complete: exit 2\n"
+    "a run directory: its status and final numbers, and its loss and accuracy curves (curves.png)\n"
     "figures (python3 + matplotlib, bench/figures.py) go to DIR/figures unless --figures none\n";
 
 static const char *experiment_help =

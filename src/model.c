@@ -254,8 +254,10 @@ int tn_model_backward(tn_model *mdl, const float *x, int n) {
                              bn_at(mdl, mdl->bnp, l), mdl->du, dz, bn_at(mdl, mdl->gbnp, l),
                              bn_at(mdl, mdl->gbnp + half, l));
         }
-        /* dh_{l-1} (+)= dz W_l with the old W_l, then the weight gradient/update */
-        st |= be->gemm(be, 0, 0, n, m, m, 1.0f, dz, m, W, m, mdl->resnet ? 1.0f : 0.0f, dhn, m);
+        /* dh_{l-1} (+)= dz W_l with the old W_l (not for l = 1 when A is frozen: nothing reads
+         * dh_0 then), then the weight gradient/update */
+        if (l > 1 || mdl->train_lo == 0)
+            st |= be->gemm(be, 0, 0, n, m, m, 1.0f, dz, m, W, m, mdl->resnet ? 1.0f : 0.0f, dhn, m);
         st |= weight_grad(mdl, W, (size_t)(W - mdl->w), m, m, n, dz, hp);
         float *t = dh;
         dh = dhn, dhn = t;
