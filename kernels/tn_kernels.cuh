@@ -1,7 +1,7 @@
 /* The host-callable launchers of the kernels/ .cu files (one per backend op) and their shared device helpers.
  * Three levels, as in ggml (DESIGN.md §7): __global__ kernels (static to their .cu file), a
  * launcher here that picks the launch shape and checks it, and the backend entry in
- * src/backend_cuda.cu that checks sizes and owns memory. Launchers take raw pointers (device
+ * src/backend/cuda.cu that checks sizes and owns memory. Launchers take raw pointers (device
  * memory on a GPU, host memory under the emulation) and sizes, never model structs; each returns 0
  * or TN_ERUNTIME with cfg->err set (a message naming the kernel, file and line).
  * Semantics of every op: include/taunet/backend.h. Per-element math: kernels/tn_math.cuh. */

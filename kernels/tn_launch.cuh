@@ -9,7 +9,7 @@
  * library never exits): TN_CUDA_CHECK(err, call) records "call failed: reason (file:line)" in the
  * tn_err and returns its code from the enclosing function when call's status is not success. It is
  * generic: it works for any status type with tn_cuda_ok()/tn_cuda_status_str() overloads (CUDA's
- * here; cuBLAS's and cuRAND's in src/backend_cuda.cu). TN_LAUNCH_CHECK(err, name, stream) follows
+ * here; cuBLAS's and cuRAND's in src/backend/cuda.cu). TN_LAUNCH_CHECK(err, name, stream) follows
  * every launch: it reports a launch error (bad configuration, too many resources) and, when
  * compiled with -DTN_CUDA_DEBUG_SYNC, also synchronises so a fault in the kernel is reported there. */
 #ifndef TAUNET_TN_LAUNCH_CUH

@@ -1,4 +1,4 @@
-/* CUDA runtime, cuBLAS and cuRAND emulation on the CPU, so src/backend_cuda.cu itself (not a copy)
+/* CUDA runtime, cuBLAS and cuRAND emulation on the CPU, so src/backend/cuda.cu itself (not a copy)
  * runs in CI: that file is compiled by the host C++ compiler with -include tests/cuda_emu.h and
  * tests/emu_include first on the include path, whose cuda_runtime.h, cublas_v2.h and curand.h are
  * this header. Test infrastructure, not a backend (DESIGN.md §3, docs/CUDA.md).
@@ -357,7 +357,7 @@ inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublas
     if (!alpha || !beta || (ta != CUBLAS_OP_N && ta != CUBLAS_OP_T && ta != CUBLAS_OP_C) ||
         (tb != CUBLAS_OP_N && tb != CUBLAS_OP_T && tb != CUBLAS_OP_C))
         return CUBLAS_STATUS_INVALID_VALUE;
-    /* Stricter than cuBLAS, on purpose: src/backend_cuda.cu promises captured GEMMs a fixed user
+    /* Stricter than cuBLAS, on purpose: src/backend/cuda.cu promises captured GEMMs a fixed user
      * workspace (deterministic and allocation-free), so a capture without one is refused. */
     if (h->stream && h->stream->capturing && !h->ws) {
         tn_emu_rt::invalidate_captures();

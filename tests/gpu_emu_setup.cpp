@@ -1,4 +1,4 @@
-// Makes "cuda" mean src/backend_cuda.cu compiled against the CPU emulation (build/emu/
+// Makes "cuda" mean src/backend/cuda.cu compiled against the CPU emulation (build/emu/
 // backend_cuda_emu.cpp) for the whole taunet_gpu_emu_tests program, before any test runs, so
 // tests/test_gpu.cpp's suite runs as GpuEmu in CI: the backend's own code and the orchestrator's
 // use of it (memory, GEMM mapping, cuRAND offsets, graph capture and replay) without a GPU.

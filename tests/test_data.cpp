@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "rng_host.h"
+#include "io/rng_host.h"
 #include "taunet/data.h"
 #include "taunet/error.h"
 

@@ -1,4 +1,4 @@
-// `taunet experiment NAME` (src/cli_experiment.c, bench/experiments.py, docs/EXPERIMENTS.md): each
+// `taunet experiment NAME` (src/cli/experiment.c, bench/experiments.py, docs/EXPERIMENTS.md): each
 // of the seed's claims at ci scale must run on a 2-core CPU in about a minute or two and come out
 // SUPPORTED (exit 0, claim.json "supported": true); the full-scale grids must at least be valid
 // (checked with --dry-run, which runs nothing); bad usage exits 2.

@@ -25,7 +25,7 @@
 #include <gtest/gtest.h>
 
 // Gpu on a real device (taunet_gpu_tests); GpuEmu when this file is built into taunet_gpu_emu_tests,
-// where "cuda" is src/backend_cuda.cu on the CPU emulation (tests/gpu_emu_setup.cpp).
+// where "cuda" is src/backend/cuda.cu on the CPU emulation (tests/gpu_emu_setup.cpp).
 #ifndef TN_GPU_SUITE
 #define TN_GPU_SUITE Gpu
 #endif

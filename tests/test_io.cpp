@@ -1,4 +1,4 @@
-// Tests of src/fileio.c, src/json.c, src/json_read.c, src/npy.c and src/checkpoint.c (the io.h API).
+// Tests of src/io/fileio.c, src/io/json.c, src/io/json_read.c, src/io/npy.c and src/io/checkpoint.c (the io.h API).
 #include <gtest/gtest.h>
 
 #include <cmath>

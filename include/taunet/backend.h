@@ -122,9 +122,9 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e);
 tn_backend *tn_backend_cuda_create(int gpu, int tf32, tn_err *e);
 int tn_cuda_device_count(void);
 
-/* What "cuda" means. The library's own implementation is the real GPU backend (src/backend_cuda.cu,
+/* What "cuda" means. The library's own implementation is the real GPU backend (src/backend/cuda.cu,
  * or a stub that finds no device in a build without nvcc). Tests replace it with the same
- * src/backend_cuda.cu compiled against the CPU emulation of the CUDA runtime (tests/cuda_emu*.h), so
+ * src/backend/cuda.cu compiled against the CPU emulation of the CUDA runtime (tests/cuda_emu*.h), so
  * the whole orchestrator runs through the CUDA backend's code in CI; NULL restores the real one. */
 typedef struct tn_cuda_impl {
     int (*device_count)(void);

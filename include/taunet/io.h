@@ -42,7 +42,7 @@ void tn_json_str(tn_json *j, const char *key, const char *v);
 void tn_json_bool(tn_json *j, const char *key, int v);
 void tn_json_null(tn_json *j, const char *key);
 
-/* Reading JSON (src/json_read.c). tn_json_check: 0 when text[0..len) is exactly one JSON value
+/* Reading JSON (src/io/json_read.c). tn_json_check: 0 when text[0..len) is exactly one JSON value
  * (RFC 8259 grammar; surrounding whitespace allowed; strings may hold any byte >= 0x80; nesting at
  * most TN_JSON_MAX_DEPTH), else -1 with *where (may be NULL) the offset of the first wrong byte.
  * Check text before reading members from it. */

@@ -75,7 +75,7 @@ void tn_sweep_varied_json(const tn_sweep_grid *g, long i, tn_json *j);
  * in results.jsonl, TN_EINPUT/TN_ERUNTIME with e set otherwise. *interrupted is set on Ctrl-C. */
 int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupted, tn_err *e);
 
-/* CLI entry points (src/main.c). */
+/* CLI entry points (src/cli/main.c). */
 int tn_cli_sweep(int argc, char **argv);
 int tn_cli_report(int argc, char **argv);
 

@@ -1,3 +1,3 @@
-/* Stands in for the CUDA toolkit's <cuda_runtime.h> when src/backend_cuda.cu is compiled against the CPU
+/* Stands in for the CUDA toolkit's <cuda_runtime.h> when src/backend/cuda.cu is compiled against the CPU
  * emulation (tests only): the emulated runtime, cuBLAS and cuRAND are all in one header. */
 #include "../cuda_emu_runtime.h"

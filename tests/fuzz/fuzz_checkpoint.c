@@ -6,7 +6,7 @@
  * configuration would ask for. Oracles: a refusal is one line of text naming the file or the
  * flag; a checkpoint that loads gives the counts asked for. */
 #include "fuzz_common.h"
-#include "run_dir.h"
+#include "run/run_dir.h"
 #include "taunet/io.h"
 
 #include <zlib.h>

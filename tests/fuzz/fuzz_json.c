@@ -1,10 +1,10 @@
-/* libFuzzer target: the JSON reader (src/json_read.c) used by sweep (results.jsonl, summary.json),
+/* libFuzzer target: the JSON reader (src/io/json_read.c) used by sweep (results.jsonl, summary.json),
  * report and resume (config.json). Oracles: tn_json_check accepts exactly what a reference
  * recursive walk can traverse; on accepted text every member is found again by key and every
  * string decodes; then the input serves as DIR/config.json and DIR/metrics.jsonl of a run
  * without a checkpoint, the path --resume takes to restart it (refused or accepted, one line). */
 #include "fuzz_common.h"
-#include "run_dir.h"
+#include "run/run_dir.h"
 #include "taunet/io.h"
 
 static void walk(const char *obj, size_t len, int depth) {

@@ -24,7 +24,7 @@
 #include "taunet/io.h"
 #include "taunet/model.h"
 #include "taunet/train.h"
-#include "trainer.h"
+#include "run/trainer.h"
 
 /* ---------------------------------------------------------------- ids already in results.jsonl */
 

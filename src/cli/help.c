@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 static const char *usage =
     "taunet: a training engine for deep-learning-theory experiments\n"

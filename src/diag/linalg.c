@@ -3,7 +3,7 @@
  * the residual chain is prod_l M_l applied layer by layer. */
 #include <math.h>
 
-#include "diag_internal.h"
+#include "diag/diag_internal.h"
 
 #define POWER_ITERS 40
 

@@ -5,7 +5,7 @@
  * test share the distribution. Independent streams (points, teacher, labels) come from
  * tn_rng_mix(seed, salt): changing the label rule does not change the points. */
 #include "taunet/data.h"
-#include "rng_host.h"
+#include "io/rng_host.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@
 
 #include "taunet/backend.h"
 #include "taunet/model.h"
-#include "trainer.h"
+#include "run/trainer.h"
 
 static int (*g_gemm)(tn_backend *, int, int, int, int, int, float, const float *, int, const float *,
                      int, float, float *, int);

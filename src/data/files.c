@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#include "data_files.h"
+#include "data/files.h"
 
 /* A file named .gz must be gzip data: zlib would read anything else as raw bytes, and a saved
  * HTML error page would then be reported as a bad IDX magic. Says what the file starts with,

@@ -1,7 +1,7 @@
 /* Setting up a run (backend, data, memory check, model, run directory, resume) and the outputs it
  * produces while it trains (metrics lines, progress lines, checkpoints). */
 #define _POSIX_C_SOURCE 200809L
-#include "trainer.h"
+#include "run/trainer.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * each; any count is accepted so tests can use tiny files. */
 #define _POSIX_C_SOURCE 200809L
 #include "taunet/data.h"
-#include "data_files.h"
+#include "data/files.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run_dir.h"
+#include "run/run_dir.h"
 #include "taunet/io.h"
 #include "taunet/model.h"
 

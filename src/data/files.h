@@ -1,4 +1,4 @@
-/* Dataset file helpers shared by the readers (src/data_files.c). */
+/* Dataset file helpers shared by the readers (src/data/files.c). */
 #ifndef TAUNET_DATA_FILES_H
 #define TAUNET_DATA_FILES_H
 #include <stddef.h>

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "run_dir.h"
-#include "trainer.h"
+#include "cli/cli.h"
+#include "run/run_dir.h"
+#include "run/trainer.h"
 #include "taunet/backend.h"
 #include "taunet/config.h"
 #include "taunet/export.h"

@@ -1,7 +1,7 @@
 /* Learning-rate schedules and the per-epoch order of training examples. */
 #include <math.h>
 
-#include "rng_host.h"
+#include "io/rng_host.h"
 #include "taunet/train.h"
 
 double tn_lr_at(const tn_config *c, long t, long total, long steps_per_epoch) {

@@ -1,6 +1,6 @@
 /* Run directory files. Whole files are written atomically; metrics lines are appended whole. */
 #define _POSIX_C_SOURCE 200809L
-#include "run_dir.h"
+#include "run/run_dir.h"
 
 #include "taunet/diag.h"
 

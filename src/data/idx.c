@@ -5,7 +5,7 @@
  * from different splits) gets its own one-line message that names the file and the fix. */
 #define _POSIX_C_SOURCE 200809L
 #include "taunet/data.h"
-#include "data_files.h"
+#include "data/files.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "run_dir.h"
+#include "run/run_dir.h"
 #include "taunet/backend.h"
 #include "taunet/data.h"
 #include "taunet/model.h"
-#include "trainer.h"
+#include "run/trainer.h"
 
 static volatile sig_atomic_t g_interrupted = 0;
 static void on_sigint(int sig) { g_interrupted = 1; }

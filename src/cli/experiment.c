@@ -29,7 +29,7 @@ static int source_tree_script(char *buf, size_t cap) {
     if (is_file(buf)) return 0;
 #endif
     const char *f = __FILE__;
-    const char *tail = strstr(f, "/src/cli_experiment.c");
+    const char *tail = strstr(f, "/src/cli/experiment.c");
     if (f[0] != '/' || !tail) return -1;
     snprintf(buf, cap, "%.*s/bench/experiments.py", (int)(tail - f), f);
     return is_file(buf) ? 0 : -1;

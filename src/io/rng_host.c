@@ -1,5 +1,5 @@
 /* xoshiro256** (Blackman & Vigna, public domain reference algorithm) seeded by splitmix64. */
-#include "rng_host.h"
+#include "io/rng_host.h"
 #include <math.h>
 
 static uint64_t splitmix64(uint64_t *x) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag_internal.h"
+#include "diag/diag_internal.h"
 
 static const char *names[] = {"norms", "dist", "spectral", "chain", "grad", "margins", "complexity", "sharpness"};
 

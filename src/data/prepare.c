@@ -4,19 +4,12 @@
  * then preprocessing with statistics from the (subset) training split only, so nothing about the
  * test split leaks into training. */
 #include "taunet/data.h"
-#include "rng_host.h"
+#include "io/rng_host.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SALT_NOISE 0x6e6f697365ull /* "noise": label noise draws differ from every other use */
-
-void tn_dataset_free(tn_dataset *ds) {
-    if (!ds) return;
-    free(ds->x);
-    free(ds->y);
-    memset(ds, 0, sizeof *ds);
-}
 
 static const char *kind_name(tn_data_kind k) {
     switch (k) {

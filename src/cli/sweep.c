@@ -1,5 +1,5 @@
 /* `taunet sweep`: parse the grid, validate every point up front (one bad point: one line, exit 2,
- * nothing run), then run this shard's points (src/sweep.c). */
+ * nothing run), then run this shard's points (src/sweep/sweep.c). */
 #include <stdio.h>
 
 #include "taunet/sweep.h"

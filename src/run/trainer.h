@@ -2,7 +2,7 @@
  * checkpoints). Internal to the library. */
 #ifndef TAUNET_TRAINER_H
 #define TAUNET_TRAINER_H
-#include "run_dir.h"
+#include "run/run_dir.h"
 #include "taunet/backend.h"
 #include "taunet/data.h"
 #include "taunet/diag.h"

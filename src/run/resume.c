@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "run_dir.h"
+#include "run/run_dir.h"
 
 /* Splits the stored "--flag\nvalue\n..." text into an argv (pointers into buf). */
 static int split_lines(char *buf, char **argv, int cap) {

@@ -7,7 +7,7 @@
  * Every CUDA, cuBLAS and cuRAND call goes through TN_CUDA_CHECK (names the call, file and line;
  * the library never exits). Ops are asynchronous on the stream except upload/download/sync.
  * A training step can be captured into a CUDA graph and replayed (capture_* and graph_* below;
- * src/train.c decides when; docs/CUDA.md). */
+ * src/run/train.c decides when; docs/CUDA.md). */
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <curand.h>
