@@ -233,18 +233,23 @@ TEST(TN_GPU_SUITE, ModelInitIdenticalToCpu) {
     tn_config c;
     tn_config_defaults(&c);
     c.width = 33, c.depth = 4, c.bn = 1; // odd sizes: padded draws
-    tn_model mc, mg;
     tn_err e{};
-    ASSERT_EQ(tn_model_create(&mc, p.cpu, &c, 63, 10, 8, &e), 0) << e.msg;
-    ASSERT_EQ(tn_model_create(&mg, p.gpu, &c, 63, 10, 8, &e), 0) << e.msg;
-    ASSERT_EQ(tn_model_init(&mc, 7), 0);
-    ASSERT_EQ(tn_model_init(&mg, 7), 0) << p.egpu.msg;
-    Vec wc(mc.w, mc.w + mc.nw), wg = p.host(mg.w, mg.nw);
-    EXPECT_EQ(std::memcmp(wc.data(), wg.data(), wc.size() * sizeof(float)), 0) << "initial weights differ";
-    Vec bc(mc.bnp, mc.bnp + mc.nbn), bg = p.host(mg.bnp, mg.nbn);
-    EXPECT_EQ(bc, bg);
-    tn_model_destroy(&mc);
-    tn_model_destroy(&mg);
+    tn_plan *plan = nullptr;
+    ASSERT_EQ(tn_plan_make(&c, 63, 10, &plan, &e), 0) << e.msg;
+    tn_model *mc = tn_model_create(p.cpu, plan, 8, 0, &e), *mg = tn_model_create(p.gpu, plan, 8, 0, &e);
+    ASSERT_NE(mc, nullptr) << e.msg;
+    ASSERT_NE(mg, nullptr) << e.msg;
+    ASSERT_EQ(tn_model_init(mc, 7), 0);
+    ASSERT_EQ(tn_model_init(mg, 7), 0) << p.egpu.msg;
+    for (int a : {TN_ARENA_W, TN_ARENA_BN, TN_ARENA_BN_MEAN, TN_ARENA_BN_VAR}) {
+        size_t n = tn_plan_arena_len(plan, a);
+        const float *hc = tn_model_arena(mc, a, TN_COPY_VALUE);
+        Vec wc(hc, hc + n), wg = p.host(tn_model_arena(mg, a, TN_COPY_VALUE), n);
+        EXPECT_EQ(std::memcmp(wc.data(), wg.data(), n * sizeof(float)), 0) << "initial " << tn_arena_name(a) << " differs";
+    }
+    tn_model_destroy(mc);
+    tn_model_destroy(mg);
+    tn_plan_free(plan);
 }
 
 TEST(TN_GPU_SUITE, ElementwiseOpsMatchCpu) {

@@ -15,15 +15,17 @@ namespace {
 struct Net {
     tn_err err{};
     tn_backend *be = nullptr;
-    tn_model m{};
+    tn_plan *plan = nullptr;
+    tn_model *m = nullptr;
     tn_config c{};
     std::vector<float> x;
     std::vector<int32_t> y;
-    int n;
+    int n, p, d;
 
-    Net(tn_arch arch, int bn, int loss, int p = 7, int w = 9, int d = 4, int L = 4, int n_ = 6,
-        double tau = 0.7)
-        : n(n_) {
+    // keep: TN_KEEP_GRADS|VELOCITY keeps gradient buffers (the fused SGD path writes no gradients)
+    Net(tn_arch arch, int bn, int loss, int p_ = 7, int w = 9, int d_ = 4, int L = 4, int n_ = 6, double tau = 0.7,
+        unsigned keep = TN_KEEP_GRADS | TN_KEEP_VELOCITY)
+        : n(n_), p(p_), d(d_) {
         tn_config_defaults(&c);
         c.arch = arch;
         c.width = w;
@@ -32,10 +34,12 @@ struct Net {
         c.loss = loss;
         c.tau_rule = TN_TAU_NUMBER;
         c.tau_value = tau;
-        c.momentum = 0.5;  // keeps gradient buffers (the fused SGD path writes no gradients)
+        c.momentum = 0.5;
         be = tn_backend_cpu_create(1, &err);
-        EXPECT_EQ(tn_model_create(&m, be, &c, p, d, n, &err), 0) << err.msg;
-        EXPECT_EQ(tn_model_init(&m, 1234), 0);
+        EXPECT_EQ(tn_plan_make(&c, p, d, &plan, &err), 0) << err.msg;
+        m = tn_model_create(be, plan, n, keep, &err);
+        EXPECT_NE(m, nullptr) << err.msg;
+        EXPECT_EQ(tn_model_init(m, 1234), 0);
         std::mt19937 rng(7);
         std::normal_distribution<float> g(0.0f, 1.0f);
         x.resize((size_t)n * p);
@@ -48,26 +52,38 @@ struct Net {
         y.resize(n);
         for (int i = 0; i < n; i++) y[i] = (int32_t)(rng() % d);
         if (bn) {  // non-trivial gamma/beta so their gradients and the apply are exercised
-            for (size_t i = 0; i < m.nbn / 2; i++) m.bnp[i] = 1.0f + 0.3f * g(rng);
-            for (size_t i = m.nbn / 2; i < m.nbn; i++) m.bnp[i] = 0.2f * g(rng);
+            for (size_t i = 0; i < nbn() / 2; i++) bnp()[i] = 1.0f + 0.3f * g(rng);
+            for (size_t i = nbn() / 2; i < nbn(); i++) bnp()[i] = 0.2f * g(rng);
         }
     }
     ~Net() {
-        tn_model_destroy(&m);
+        tn_model_destroy(m);
+        tn_plan_free(plan);
         be->destroy(be);
+    }
+    float *w() const { return tn_model_arena(m, TN_ARENA_W, TN_COPY_VALUE); }
+    float *gw() const { return tn_model_arena(m, TN_ARENA_W, TN_COPY_GRAD); }
+    float *bnp() const { return tn_model_arena(m, TN_ARENA_BN, TN_COPY_VALUE); }
+    float *gbnp() const { return tn_model_arena(m, TN_ARENA_BN, TN_COPY_GRAD); }
+    size_t nw() const { return tn_plan_arena_len(plan, TN_ARENA_W); }
+    size_t nbn() const { return tn_plan_arena_len(plan, TN_ARENA_BN); }
+    const tn_tensor &tensor(int i) const {
+        const tn_tensor *t;
+        tn_plan_tensors(plan, &t);
+        return t[i];
     }
     double loss() {
         double out[2];
-        EXPECT_EQ(tn_model_forward(&m, x.data(), n, 1), 0);
-        EXPECT_EQ(tn_model_loss(&m, y.data(), n, 0, out), 0);
+        EXPECT_EQ(tn_model_forward(m, x.data(), n, 1), 0);
+        EXPECT_EQ(tn_model_loss(m, y.data(), n, 0, out), 0);
         return out[0] / n;
     }
     void grads() {
         double out[2];
-        ASSERT_EQ(tn_model_forward(&m, x.data(), n, 1), 0);
-        ASSERT_EQ(tn_model_loss(&m, y.data(), n, 1, out), 0);
-        ASSERT_EQ(tn_model_set_hyper(&m, 0.0f, 0.0f, 0.0f), 0);
-        ASSERT_EQ(tn_model_backward(&m, x.data(), n), 0);
+        ASSERT_EQ(tn_model_forward(m, x.data(), n, 1), 0);
+        ASSERT_EQ(tn_model_loss(m, y.data(), n, 1, out), 0);
+        ASSERT_EQ(tn_model_set_hyper(m, 0.0f, 0.0f, 0.0f), 0);
+        ASSERT_EQ(tn_model_backward(m, x.data(), n), 0);
     }
 };
 
@@ -80,11 +96,12 @@ struct Ref {
     std::vector<double> w, bnp, x;
     std::vector<int32_t> y;
     explicit Ref(const Net &net) {
-        const tn_model &M = net.m;
-        p = M.p, m = M.m, d = M.d, L = M.L, n = net.n, resnet = M.resnet, bn = M.bn, loss = M.loss;
-        tau = M.tau;
-        w.assign(M.w, M.w + M.nw);
-        if (bn) bnp.assign(M.bnp, M.bnp + M.nbn);
+        const tn_config &C = net.c;
+        p = net.p, m = C.width, d = net.d, L = C.depth, n = net.n, resnet = C.arch == TN_ARCH_RESNET, bn = C.bn;
+        loss = C.loss;
+        tau = (float)tn_config_tau(&C);
+        w.assign(net.w(), net.w() + net.nw());
+        if (bn) bnp.assign(net.bnp(), net.bnp() + net.nbn());
         x.assign(net.x.begin(), net.x.end());
         y = net.y;
     }
@@ -172,23 +189,19 @@ void check_block(Net &net, std::vector<double> &blk, size_t offset, const float 
 void gradcheck(tn_arch arch, int bn, int loss) {
     Net net(arch, bn, loss);
     net.grads();
-    tn_model &m = net.m;
-    // keep a copy: the check's forward passes overwrite nothing in gw, but be explicit
     Ref ref(net);
     double out[2];
-    ASSERT_EQ(tn_model_forward(&m, net.x.data(), net.n, 1), 0);
-    ASSERT_EQ(tn_model_loss(&m, net.y.data(), net.n, 0, out), 0);
+    ASSERT_EQ(tn_model_forward(net.m, net.x.data(), net.n, 1), 0);
+    ASSERT_EQ(tn_model_loss(net.m, net.y.data(), net.n, 0, out), 0);
     EXPECT_NEAR(out[0] / net.n, ref.eval(), 1e-5 * (1 + std::fabs(ref.eval()))) << "forward vs oracle";
-    check_block(net, ref.w, 0, m.gw, m.off_W, ref, "A");
-    for (int l = 1; l < m.L; l++) {
-        std::string name = "W_" + std::to_string(l);
-        size_t off = (size_t)(tn_model_W(&m, l) - m.w);
-        check_block(net, ref.w, off, m.gw + off, (size_t)m.m * m.m, ref, name.c_str());
+    // every weight tensor (A, W_1 .. W_{L-1}, B) by its place in the tensor table
+    for (int i = 0; i <= net.c.depth; i++) {
+        const tn_tensor &t = net.tensor(i);
+        check_block(net, ref.w, t.off, net.gw() + t.off, t.len, ref, t.name);
     }
-    check_block(net, ref.w, m.off_B, m.gw + m.off_B, (size_t)m.d * m.m, ref, "B");
     if (bn) {
-        check_block(net, ref.bnp, 0, m.gbnp, m.nbn / 2, ref, "gamma");
-        check_block(net, ref.bnp, m.nbn / 2, m.gbnp + m.nbn / 2, m.nbn / 2, ref, "beta");
+        check_block(net, ref.bnp, 0, net.gbnp(), net.nbn() / 2, ref, "gamma");
+        check_block(net, ref.bnp, net.nbn() / 2, net.gbnp() + net.nbn() / 2, net.nbn() / 2, ref, "beta");
     }
 }
 
@@ -210,24 +223,33 @@ TEST(GradCheck, TrainSubsetsFreezeTheRest) {
         tn_config_defaults(&c);
         c.width = 8, c.depth = 3, c.train_what = (tn_train_what)what;
         tn_backend *be = tn_backend_cpu_create(1, &err);
-        tn_model m;
-        ASSERT_EQ(tn_model_create(&m, be, &c, 5, 3, 4, &err), 0);
-        ASSERT_EQ(tn_model_init(&m, 1), 0);
-        std::vector<float> w0(m.w, m.w + m.nw), x(20, 0.5f);
+        tn_plan *plan;
+        ASSERT_EQ(tn_plan_make(&c, 5, 3, &plan, &err), 0);
+        tn_model *m = tn_model_create(be, plan, 4, 0, &err);
+        ASSERT_NE(m, nullptr);
+        ASSERT_EQ(tn_model_init(m, 1), 0);
+        float *w = tn_model_arena(m, TN_ARENA_W, TN_COPY_VALUE);
+        size_t nw = tn_plan_arena_len(plan, TN_ARENA_W);
+        std::vector<float> w0(w, w + nw), x(20, 0.5f);
         for (int i = 0; i < 20; i++) x[i] = 0.1f * (i % 7) - 0.2f;
         int32_t y[4] = {0, 1, 2, 1};
         double out[2];
-        ASSERT_EQ(tn_model_forward(&m, x.data(), 4, 1), 0);
-        ASSERT_EQ(tn_model_loss(&m, y, 4, 1, out), 0);
-        ASSERT_EQ(tn_model_set_hyper(&m, 0.5f, 0.0f, 0.0f), 0);
-        ASSERT_EQ(tn_model_backward(&m, x.data(), 4), 0);  // fused SGD (momentum 0)
-        size_t changed_lo = m.nw, changed_hi = 0;
-        for (size_t i = 0; i < m.nw; i++)
-            if (m.w[i] != w0[i]) changed_lo = std::min(changed_lo, i), changed_hi = i + 1;
-        EXPECT_GE(changed_lo, m.train_lo);
-        EXPECT_LE(changed_hi, m.train_hi);
-        EXPECT_GT(changed_hi, changed_lo) << "nothing trained";
-        tn_model_destroy(&m);
+        ASSERT_EQ(tn_model_forward(m, x.data(), 4, 1), 0);
+        ASSERT_EQ(tn_model_loss(m, y, 4, 1, out), 0);
+        ASSERT_EQ(tn_model_set_hyper(m, 0.5f, 0.0f, 0.0f), 0);
+        ASSERT_EQ(tn_model_backward(m, x.data(), 4), 0);  // fused SGD (momentum 0)
+        const tn_tensor *t;
+        int nt = tn_plan_tensors(plan, &t), trained = 0;
+        for (int i = 0; i < nt; i++) {
+            if (t[i].arena != TN_ARENA_W) continue;
+            bool changed = false;
+            for (size_t k = t[i].off; k < t[i].off + t[i].len; k++) changed |= w[k] != w0[k];
+            EXPECT_EQ(changed, (bool)t[i].trains) << t[i].name << " under --train " << (what == TN_TRAIN_HIDDEN ? "hidden" : "last");
+            trained += changed;
+        }
+        EXPECT_GT(trained, 0) << "nothing trained";
+        tn_model_destroy(m);
+        tn_plan_free(plan);
         be->destroy(be);
     }
 }
@@ -238,36 +260,37 @@ TEST(GradCheck, TrainSubsetsFreezeTheRest) {
 TEST(GradCheck, UpdateUsesLrMomentumAndWeightDecay) {
     Net a(TN_ARCH_RESNET, 1, TN_LOSS_XENT);
     const float lr = 0.1f, mu = 0.9f, wd = 0.01f;
-    std::vector<float> w(a.m.w, a.m.w + a.m.nw), bnp(a.m.bnp, a.m.bnp + a.m.nbn);
-    std::vector<float> vw(a.m.nw, 0.0f), vb(a.m.nbn, 0.0f);
+    std::vector<float> w(a.w(), a.w() + a.nw()), bnp(a.bnp(), a.bnp() + a.nbn());
+    std::vector<float> vw(a.nw(), 0.0f), vb(a.nbn(), 0.0f);
     for (int step = 0; step < 2; step++) {
-        a.grads(); // forward, loss, backward (hyper 0): gradients in gw, gbnp
-        for (size_t i = a.m.train_lo; i < a.m.train_hi; i++) {
-            vw[i] = mu * vw[i] + (a.m.gw[i] + wd * w[i]);
+        a.grads(); // forward, loss, backward (hyper 0): gradients in the GRAD copies
+        for (size_t i = 0; i < a.nw(); i++) {
+            vw[i] = mu * vw[i] + (a.gw()[i] + wd * w[i]);
             w[i] = w[i] - lr * vw[i];
         }
-        for (size_t i = 0; i < a.m.nbn; i++) {
-            vb[i] = mu * vb[i] + (a.m.gbnp[i] + wd * bnp[i]);
+        for (size_t i = 0; i < a.nbn(); i++) {
+            vb[i] = mu * vb[i] + (a.gbnp()[i] + wd * bnp[i]);
             bnp[i] = bnp[i] - lr * vb[i];
         }
-        ASSERT_EQ(tn_model_set_hyper(&a.m, lr, mu, wd), 0);
-        ASSERT_EQ(tn_model_update(&a.m), 0);
-        for (size_t i = 0; i < a.m.nw; i++) ASSERT_EQ(a.m.w[i], w[i]) << "step " << step << " weight " << i;
-        for (size_t i = 0; i < a.m.nbn; i++) ASSERT_EQ(a.m.bnp[i], bnp[i]) << "step " << step << " bn " << i;
+        ASSERT_EQ(tn_model_set_hyper(a.m, lr, mu, wd), 0);
+        ASSERT_EQ(tn_model_update(a.m), 0);
+        for (size_t i = 0; i < a.nw(); i++) ASSERT_EQ(a.w()[i], w[i]) << "step " << step << " weight " << i;
+        for (size_t i = 0; i < a.nbn(); i++) ASSERT_EQ(a.bnp()[i], bnp[i]) << "step " << step << " bn " << i;
     }
 }
 
 // Fused in-backward SGD and the explicit gradient + update path give the same weights.
 TEST(GradCheck, FusedSgdEqualsExplicitUpdate) {
-    Net a(TN_ARCH_RESNET, 0, TN_LOSS_XENT), b(TN_ARCH_RESNET, 0, TN_LOSS_XENT);
+    Net a(TN_ARCH_RESNET, 0, TN_LOSS_XENT), b(TN_ARCH_RESNET, 0, TN_LOSS_XENT, 7, 9, 4, 4, 6, 0.7, 0);
+    ASSERT_FALSE(tn_model_fused_sgd(a.m));
+    ASSERT_TRUE(tn_model_fused_sgd(b.m));
     a.grads();
-    ASSERT_EQ(tn_model_set_hyper(&a.m, 0.1f, 0.0f, 0.01f), 0);
-    ASSERT_EQ(tn_model_update(&a.m), 0);  // explicit, momentum 0 this step
+    ASSERT_EQ(tn_model_set_hyper(a.m, 0.1f, 0.0f, 0.01f), 0);
+    ASSERT_EQ(tn_model_update(a.m), 0);  // explicit, momentum 0 this step
     double out[2];
-    b.m.fused_sgd = 1;
-    ASSERT_EQ(tn_model_forward(&b.m, b.x.data(), b.n, 1), 0);
-    ASSERT_EQ(tn_model_loss(&b.m, b.y.data(), b.n, 1, out), 0);
-    ASSERT_EQ(tn_model_set_hyper(&b.m, 0.1f, 0.0f, 0.01f), 0);
-    ASSERT_EQ(tn_model_backward(&b.m, b.x.data(), b.n), 0);
-    for (size_t i = 0; i < a.m.nw; i++) ASSERT_NEAR(a.m.w[i], b.m.w[i], 1e-6f * (1 + std::fabs(a.m.w[i]))) << i;
+    ASSERT_EQ(tn_model_forward(b.m, b.x.data(), b.n, 1), 0);
+    ASSERT_EQ(tn_model_loss(b.m, b.y.data(), b.n, 1, out), 0);
+    ASSERT_EQ(tn_model_set_hyper(b.m, 0.1f, 0.0f, 0.01f), 0);
+    ASSERT_EQ(tn_model_backward(b.m, b.x.data(), b.n), 0);
+    for (size_t i = 0; i < a.nw(); i++) ASSERT_NEAR(a.w()[i], b.w()[i], 1e-6f * (1 + std::fabs(a.w()[i]))) << i;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "recording_backend.h"
+#include "run/planner.h"
 #include "taunet/config.h"
 #include "taunet/diag.h"
 #include "taunet/io.h"
@@ -63,9 +64,11 @@ std::vector<std::string> record(const Case &k) {
     c.tau_rule = TN_TAU_INV_SQRT_L, c.loss = TN_LOSS_XENT, c.seed = 3, c.lr = 0.1, c.wd = 0.01;
     snprintf(c.diag, sizeof c.diag, "%s", k.diag);
     const int p = 4, d = 3, nb = 6;
-    tn_model m;
-    EXPECT_EQ(tn_model_create(&m, be, &c, p, d, nb, &err), 0) << err.msg;
-    EXPECT_EQ(tn_model_init(&m, c.seed), 0);
+    tn_plan *plan = nullptr;
+    EXPECT_EQ(tn_plan_make(&c, p, d, &plan, &err), 0) << err.msg;
+    tn_model *m = tn_model_create(be, plan, nb, tn_run_keep(&c), &err);
+    EXPECT_NE(m, nullptr) << err.msg;
+    EXPECT_EQ(tn_model_init(m, c.seed), 0);
     std::vector<float> hx((size_t)nb * p);
     for (size_t i = 0; i < hx.size(); i++) hx[i] = 0.25f * (float)((i * 7) % 11) - 1.0f;
     int32_t hy[nb] = {0, 2, 1, 1, 0, 2};
@@ -76,30 +79,31 @@ std::vector<std::string> record(const Case &k) {
     double out[2];
     for (int step = 0; step < 3; step++) {
         int n = step == 2 ? 4 : 6;
-        EXPECT_EQ(tn_model_set_hyper(&m, (float)c.lr, (float)c.momentum, (float)c.wd), 0);
-        EXPECT_EQ(tn_model_forward(&m, x, n, 1), 0);
-        EXPECT_EQ(tn_model_loss_issue(&m, y, n, 1), 0);
-        EXPECT_EQ(tn_model_backward(&m, x, n), 0);
-        EXPECT_EQ(tn_model_update(&m), 0);
-        EXPECT_EQ(tn_model_loss_read(&m, out), 0);
+        EXPECT_EQ(tn_model_set_hyper(m, (float)c.lr, (float)c.momentum, (float)c.wd), 0);
+        EXPECT_EQ(tn_model_forward(m, x, n, 1), 0);
+        EXPECT_EQ(tn_model_loss_issue(m, y, n, 1), 0);
+        EXPECT_EQ(tn_model_backward(m, x, n), 0);
+        EXPECT_EQ(tn_model_update(m), 0);
+        EXPECT_EQ(tn_model_loss_read(m, out), 0);
     }
-    EXPECT_EQ(tn_model_forward(&m, x, 6, 0), 0);
-    EXPECT_EQ(tn_model_loss(&m, y, 6, 0, out), 0);
+    EXPECT_EQ(tn_model_forward(m, x, 6, 0), 0);
+    EXPECT_EQ(tn_model_loss(m, y, 6, 0, out), 0);
     r.add("# loss after 3 steps", {rec::Recorder::f(out[0])});
     if (k.diag[0]) {
         tn_diag dg;
-        EXPECT_EQ(tn_diag_open(&dg, &m, &c, &err), 0) << err.msg;
+        EXPECT_EQ(tn_diag_open(&dg, m, &c, &err), 0) << err.msg;
         tn_json j;
         tn_json_init(&j);
         tn_json_obj_open(&j, nullptr);
-        EXPECT_EQ(tn_diag_eval(&dg, &m, &c, x, y, 6, 1, &j), 0);
+        EXPECT_EQ(tn_diag_eval(&dg, m, &c, x, y, 6, 1, &j), 0);
         tn_json_obj_close(&j);
-        tn_diag_close(&dg, &m);
+        tn_diag_close(&dg, m);
         tn_json_free(&j);
     }
     be->free(be, x);
     be->free(be, y);
-    tn_model_destroy(&m);
+    tn_model_destroy(m);
+    tn_plan_free(plan);
     cpu->destroy(cpu);
     return r.log;
 }

@@ -15,6 +15,7 @@ typedef struct tn_bench_result {
     double gemm_share;     /* fraction of step time inside GEMM calls */
     double sgemm_gflops;   /* the backend's sgemm alone on the step's GEMM shapes */
     double peak_gib;       /* peak resident memory of the process (cpu) */
+    size_t planned_bytes;  /* the memory planner's count for the model and a batch of data */
     double flops_per_step;
     int graph;             /* the timed steps replayed a captured CUDA graph (cuda, --graph on) */
     double last_loss;      /* batch loss of the last step (the same with and without the graph) */

@@ -36,8 +36,9 @@ typedef struct tn_diag {
     double last_norm, chain, grad_norm, log10_ra, margin_median, nmargin_median, sharpness;
 } tn_diag;
 
-/* Bytes the diagnostics allocate (W(0) for dist, two weight copies for sharpness), for the planner. */
-size_t tn_diag_bytes(const tn_config *c, int p, int d, int nb);
+/* The model's keep flags the diagnostics of mask need (TN_KEEP_DIAG, W0, SHARP, GRADS for grad);
+ * the planner counts their buffers (tn_plan_bytes). */
+unsigned tn_diag_keep(unsigned mask);
 int tn_diag_open(tn_diag *d, tn_model *m, const tn_config *c, tn_err *e);
 void tn_diag_close(tn_diag *d, tn_model *m);
 /* Computes the requested diagnostics on the n training rows (x, y dev) and writes the "diag"

@@ -1,22 +1,10 @@
 /* Spectral norms by power iteration through the backend, without forming any product matrix:
- * a layer's map is M = W (PlainNet, input and output layers) or M = I + tau W (residual layers);
- * the residual chain is prod_l M_l applied layer by layer. */
+ * each factor is one of the plan's linear maps, applied by the model (tn_model_map_apply). */
 #include <math.h>
 
 #include "diag/diag_internal.h"
 
 #define POWER_ITERS 40
-
-/* y = M x (trans = 0) or y = M^T x (trans = 1), vectors as 1-row matrices. W is [out, in]. */
-static int apply(tn_backend *be, const float *W, int out, int in, int residual, float tau, int trans,
-                 const float *x, float *y) {
-    int st = 0;
-    if (residual) st |= be->copy(be, y, x, (size_t)out * sizeof(float)); /* square: out == in */
-    float a = residual ? tau : 1.0f, b = residual ? 1.0f : 0.0f;
-    if (!trans) st |= be->gemm(be, 0, 1, 1, out, in, a, x, in, W, in, b, y, out);
-    else st |= be->gemm(be, 0, 0, 1, in, out, a, x, out, W, in, b, y, in);
-    return st;
-}
 
 double tn_diag_norm(tn_backend *be, const float *x, size_t n, float *scal) {
     float h;
@@ -31,44 +19,46 @@ static double normalize(tn_backend *be, float *x, size_t n, float *scal) {
     return nr;
 }
 
-/* Largest singular value of the composition of `count` layers (layers[i] applied in order). */
-double tn_diag_spectral(tn_model *m, const tn_diag_layer *layers, int count, float *va, float *vb,
-                        uint64_t seed) {
-    tn_backend *be = m->be;
-    int in0 = layers[0].in;
+double tn_diag_spectral(tn_model *m, const int *maps, int count, float *va, float *vb, uint64_t seed) {
+    tn_backend *be = tn_model_backend(m);
+    const tn_map *M;
+    tn_plan_maps(tn_model_plan(m), &M);
+    float *scal = tn_model_scratch(m);
+    int in0 = M[maps[0]].in;
     if (be->init_normal(be, va, (size_t)in0 + 1, 1.0f, seed, 0)) return NAN;
-    normalize(be, va, (size_t)in0, m->scal);
+    normalize(be, va, (size_t)in0, scal);
     double sigma = 0.0;
     for (int it = 0; it < POWER_ITERS; it++) {
         /* forward through the chain: va -> vb -> va ... keep the current vector in `cur` */
         float *cur = va, *nxt = vb;
         for (int i = 0; i < count; i++) {
-            const tn_diag_layer *L = &layers[i];
-            if (apply(be, L->W, L->out, L->in, L->residual, L->tau, 0, cur, nxt)) return NAN;
+            if (tn_model_map_apply(m, maps[i], 0, cur, nxt)) return NAN;
             float *t = cur;
             cur = nxt, nxt = t;
         }
-        sigma = tn_diag_norm(be, cur, (size_t)layers[count - 1].out, m->scal);
+        sigma = tn_diag_norm(be, cur, (size_t)M[maps[count - 1]].out, scal);
         if (!(sigma > 0) || !isfinite(sigma)) return sigma;
         for (int i = count - 1; i >= 0; i--) {
-            const tn_diag_layer *L = &layers[i];
-            if (apply(be, L->W, L->out, L->in, L->residual, L->tau, 1, cur, nxt)) return NAN;
+            if (tn_model_map_apply(m, maps[i], 1, cur, nxt)) return NAN;
             float *t = cur;
             cur = nxt, nxt = t;
         }
         if (cur != va) be->copy(be, va, cur, (size_t)in0 * sizeof(float));
-        normalize(be, va, (size_t)in0, m->scal);
+        normalize(be, va, (size_t)in0, scal);
     }
     return sigma;
 }
 
-/* ||(A - M)^T||_{2,1} = sum over the rows of A - M of their Euclidean norms (the columns of the
- * transpose); for a residual layer A - M = tau W. */
-double tn_diag_norm21(tn_model *m, const tn_diag_layer *L, float *rn, float *host) {
-    tn_backend *be = m->be;
-    if (be->row_norms(be, L->out, L->in, L->W, rn) || be->download(be, host, rn, (size_t)L->out * sizeof(float)))
+double tn_diag_norm21(tn_model *m, int map, float *rn, float *host) {
+    tn_backend *be = tn_model_backend(m);
+    const tn_map *M;
+    const tn_tensor *t;
+    tn_plan_maps(tn_model_plan(m), &M);
+    tn_plan_tensors(tn_model_plan(m), &t);
+    const float *W = tn_model_arena(m, TN_ARENA_W, TN_COPY_VALUE) + t[M[map].tensor].off;
+    if (be->row_norms(be, M[map].out, M[map].in, W, rn) || be->download(be, host, rn, (size_t)M[map].out * sizeof(float)))
         return NAN;
     double s = 0.0;
-    for (int i = 0; i < L->out; i++) s += host[i];
-    return L->residual ? L->tau * s : s;
+    for (int i = 0; i < M[map].out; i++) s += host[i];
+    return M[map].residual ? M[map].tau * s : s;
 }

@@ -1,15 +1,11 @@
-/* Fully-connected PlainNet / tau-ResNet: buffers, initialization, forward, backward, update.
- * Everything here is a call through the backend table; no arithmetic on device memory. */
-#include "taunet/model.h"
-
-#include "taunet/diag.h"
-
+/* A plan on a backend: its buffers, initialization from the tensor table, the loss, the optimizer
+ * scalars and the accessors the rest of taunet uses. Everything here is a call through the
+ * backend table; no arithmetic on device memory. The walk itself is exec.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BN_EPS 1e-5f
-#define BN_MOMENTUM 0.1f
+#include "model/model_impl.h"
 
 static size_t even(size_t n) { return n + (n & 1); }
 
@@ -25,257 +21,180 @@ int tn_draw_normal(tn_backend *be, float *x, size_t n, float std, uint64_t seed,
     return 0;
 }
 
-long long tn_model_param_count(const tn_config *c, int p, int d) {
-    long long m = c->width, L = c->depth;
-    return m * p + (L - 1) * m * m + (long long)d * m + (c->bn ? 2 * (L - 1) * m : 0);
-}
+static float *alloc_floats(tn_backend *be, size_t n) { return be->alloc(be, n * sizeof(float)); }
 
-size_t tn_model_bytes(const tn_config *c, int p, int d, int nb) {
-    size_t m = (size_t)c->width, L = (size_t)c->depth, n = (size_t)nb;
-    size_t nw = m * p + (L - 1) * m * m + (size_t)d * m;
-    /* the same predicates as tn_model_create: w; grads unless fused SGD; velocity with momentum */
-    int fused = c->momentum == 0.0 && !(tn_diag_mask(c->diag, NULL) & TN_DIAG_GRAD);
-    size_t copies = 1 + (fused ? 0 : 1) + (c->momentum > 0 ? 1 : 0);
-    size_t nbn = c->bn ? (L - 1) * m : 0;
-    size_t fl = nw * copies + nbn * (2 * copies + 4);
-    fl += L * n * m + (c->bn ? (L - 1) : 1) * n * m + n * m * 4 + n * (size_t)p + 2 * n * (size_t)d + 16;
-    return fl * sizeof(float) + n * sizeof(int32_t); /* + the batch labels */
-}
-
-#define ALLOC(ptr, count, type)                                                       \
-    do {                                                                              \
-        (ptr) = (type *)be->alloc(be, (size_t)(count) * sizeof(type));                \
-        if (!(ptr)) goto fail;                                                        \
-    } while (0)
-
-int tn_model_create(tn_model *mdl, tn_backend *be, const tn_config *c, int p, int d, int nb, tn_err *e) {
-    memset(mdl, 0, sizeof *mdl);
-    size_t m = (size_t)c->width, L = (size_t)c->depth;
-    mdl->be = be;
-    mdl->p = p, mdl->m = (int)m, mdl->d = d, mdl->L = (int)L, mdl->nb = nb;
-    mdl->resnet = c->arch == TN_ARCH_RESNET;
-    mdl->bn = c->bn && L > 1;
-    mdl->tau = (float)tn_config_tau(c);
-    mdl->loss = c->loss;
-    mdl->off_W = m * p;
-    mdl->off_B = mdl->off_W + (L - 1) * m * m;
-    mdl->nw = mdl->off_B + (size_t)d * m;
-    switch (c->train_what) {
-    case TN_TRAIN_ALL: mdl->train_lo = 0, mdl->train_hi = mdl->nw; break;
-    case TN_TRAIN_HIDDEN: mdl->train_lo = mdl->off_W, mdl->train_hi = mdl->off_B; break;
-    case TN_TRAIN_LAST: mdl->train_lo = mdl->off_B, mdl->train_hi = mdl->nw; break;
+/* The arenas: values; gradients unless fused (always for BN, whose update is never fused);
+ * velocity with momentum (always for BN). Velocities start at 0, and so does BN's gradient (with
+ * --train last it is never written, yet the arena is whole in the update's range). */
+static int alloc_arenas(tn_model *m, unsigned keep) {
+    tn_backend *be = m->be;
+    const tn_plan *p = m->plan;
+    size_t nw = p->arena_len[TN_ARENA_W], nbn = p->arena_len[TN_ARENA_BN];
+    float *(*a)[TN_COPIES] = m->arena;
+    if (!(a[TN_ARENA_W][TN_COPY_VALUE] = alloc_floats(be, nw))) return -1;
+    if (!m->fused_sgd && !(a[TN_ARENA_W][TN_COPY_GRAD] = alloc_floats(be, nw))) return -1;
+    if (keep & TN_KEEP_VELOCITY) {
+        if (!(a[TN_ARENA_W][TN_COPY_VELOCITY] = alloc_floats(be, nw))) return -1;
+        if (be->fill(be, a[TN_ARENA_W][TN_COPY_VELOCITY], nw, 0.0f)) return -1;
     }
-    mdl->bn_trainable = mdl->bn && c->train_what != TN_TRAIN_LAST;
-    /* Plain SGD needs no gradient buffers: each layer is updated inside backward. */
-    mdl->fused_sgd = c->momentum == 0.0 && !(tn_diag_mask(c->diag, e) & TN_DIAG_GRAD);
-
-    ALLOC(mdl->w, mdl->nw, float);
-    if (!mdl->fused_sgd) ALLOC(mdl->gw, mdl->nw, float);
-    if (c->momentum > 0.0) {
-        ALLOC(mdl->vw, mdl->nw, float);
-        if (be->fill(be, mdl->vw, mdl->nw, 0.0f)) goto fail;
-    }
-    if (mdl->bn) {
-        mdl->nbn = 2 * (L - 1) * m;
-        ALLOC(mdl->bnp, mdl->nbn, float);
-        ALLOC(mdl->gbnp, mdl->nbn, float);
-        ALLOC(mdl->vbnp, mdl->nbn, float);
-        ALLOC(mdl->run_mean, (L - 1) * m, float);
-        ALLOC(mdl->run_var, (L - 1) * m, float);
-        ALLOC(mdl->mean, (L - 1) * m, float);
-        ALLOC(mdl->invstd, (L - 1) * m, float);
-        if (be->fill(be, mdl->vbnp, mdl->nbn, 0.0f) || be->fill(be, mdl->gbnp, mdl->nbn, 0.0f)) goto fail;
-    }
-    ALLOC(mdl->x, (size_t)nb * p, float);
-    ALLOC(mdl->y, nb, int32_t);
-    ALLOC(mdl->h, L * nb * m, float);
-    ALLOC(mdl->z, (mdl->bn ? L - 1 : 1) * nb * m, float);
-    ALLOC(mdl->z0, (size_t)nb * m, float);
-    ALLOC(mdl->logits, (size_t)nb * d, float);
-    ALLOC(mdl->dlogits, (size_t)nb * d, float);
-    ALLOC(mdl->dh0, (size_t)nb * m, float);
-    ALLOC(mdl->dh1, (size_t)nb * m, float);
-    ALLOC(mdl->du, (size_t)nb * m, float);
-    ALLOC(mdl->scal, 8, float);
-    ALLOC(mdl->hyp, 8, float);
+    if (!nbn) return 0;
+    for (int c = 0; c < TN_COPIES; c++)
+        if (!(a[TN_ARENA_BN][c] = alloc_floats(be, nbn))) return -1;
+    if (!(a[TN_ARENA_BN_MEAN][TN_COPY_VALUE] = alloc_floats(be, p->bn_half)) ||
+        !(a[TN_ARENA_BN_VAR][TN_COPY_VALUE] = alloc_floats(be, p->bn_half)) ||
+        !(m->bn_mean = alloc_floats(be, p->bn_half)) || !(m->bn_invstd = alloc_floats(be, p->bn_half)))
+        return -1;
+    if (be->fill(be, a[TN_ARENA_BN][TN_COPY_VELOCITY], nbn, 0.0f) || be->fill(be, a[TN_ARENA_BN][TN_COPY_GRAD], nbn, 0.0f))
+        return -1;
     return 0;
-fail:
-    tn_model_destroy(mdl);
-    return e->code ? e->code : tn_fail(e, TN_ERUNTIME, "model: allocation failed");
 }
 
-void tn_model_destroy(tn_model *mdl) {
-    tn_backend *be = mdl->be;
-    if (!be) return;
-    float *fp[] = {mdl->w, mdl->gw, mdl->vw, mdl->bnp, mdl->gbnp, mdl->vbnp, mdl->run_mean,
-                   mdl->run_var, mdl->mean, mdl->invstd, mdl->x, mdl->h, mdl->z, mdl->z0,
-                   mdl->logits, mdl->dlogits, mdl->dh0, mdl->dh1, mdl->du, mdl->scal, mdl->hyp};
+static int alloc_activations(tn_model *m) {
+    tn_backend *be = m->be;
+    const tn_plan *p = m->plan;
+    size_t n = (size_t)m->nb;
+    m->slot = calloc((size_t)p->nslots, sizeof *m->slot);
+    m->grad = calloc((size_t)p->grad_slots, sizeof *m->grad);
+    m->live = calloc((size_t)p->nunits, sizeof *m->live);
+    m->written = calloc((size_t)p->nunits, sizeof *m->written);
+    m->busy = calloc((size_t)p->grad_slots, sizeof *m->busy);
+    if (!m->slot || !m->grad || !m->live || !m->written || !m->busy) return -1;
+    if (!(m->x = alloc_floats(be, n * p->p)) || !(m->y = be->alloc(be, n * sizeof(int32_t)))) return -1;
+    for (int s = 0; s < p->nslots; s++)
+        if (!(m->slot[s] = alloc_floats(be, n * p->slot_width[s]))) return -1;
+    if (!(m->dlogits = alloc_floats(be, n * p->d))) return -1;
+    for (int g = 0; g < p->grad_slots; g++)
+        if (!(m->grad[g] = alloc_floats(be, n * p->grad_width))) return -1;
+    if (!(m->du = alloc_floats(be, n * p->grad_width)) || !(m->scal = alloc_floats(be, 8)) || !(m->hyp = alloc_floats(be, 8)))
+        return -1;
+    return 0;
+}
+
+tn_model *tn_model_create(tn_backend *be, const tn_plan *plan, int nb, unsigned keep, tn_err *e) {
+    tn_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->plan = tn_plan_copy(plan))) {
+        free(m);
+        tn_fail(e, TN_ERUNTIME, "model: out of memory");
+        return NULL;
+    }
+    m->be = be, m->nb = nb;
+    /* Plain SGD needs no gradient buffers: each layer is updated inside backward. */
+    m->fused_sgd = !(keep & TN_KEEP_GRADS);
+    m->first_trained = plan->nunits;
+    for (int u = plan->nunits - 1; u >= 0; u--)
+        if (plan->tensors[plan->units[u].w].trains) m->first_trained = u;
+    if (alloc_arenas(m, keep) || alloc_activations(m)) {
+        tn_fail(e, be->err->code ? be->err->code : TN_ERUNTIME, "model: allocation failed: %s", be->err->msg);
+        tn_model_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+void tn_model_destroy(tn_model *m) {
+    if (!m) return;
+    tn_backend *be = m->be;
+    for (int a = 0; a < TN_ARENAS; a++)
+        for (int c = 0; c < TN_COPIES; c++)
+            if (m->arena[a][c]) be->free(be, m->arena[a][c]);
+    float *fp[] = {m->bn_mean, m->bn_invstd, m->x, m->dlogits, m->du, m->scal, m->hyp};
     for (size_t i = 0; i < sizeof fp / sizeof fp[0]; i++)
         if (fp[i]) be->free(be, fp[i]);
-    if (mdl->y) be->free(be, mdl->y);
-    memset(mdl, 0, sizeof *mdl);
+    if (m->y) be->free(be, m->y);
+    for (int s = 0; m->slot && s < m->plan->nslots; s++)
+        if (m->slot[s]) be->free(be, m->slot[s]);
+    for (int g = 0; m->grad && g < m->plan->grad_slots; g++)
+        if (m->grad[g]) be->free(be, m->grad[g]);
+    free(m->slot), free(m->grad), free(m->live), free(m->written), free(m->busy);
+    tn_plan_free(m->plan);
+    free(m);
 }
 
-/* A, W ~ N(0, 2/m), B ~ N(0, 1/d); each tensor draws from the Philox stream at an offset equal to
- * the (even-rounded) number of values drawn before it, so tensors never share random numbers. */
-int tn_model_init_weights(tn_model *mdl, uint64_t seed, float *dst) {
-    tn_backend *be = mdl->be;
-    size_t m = (size_t)mdl->m, off = 0;
-    float sw = sqrtf(2.0f / (float)m), sb = sqrtf(1.0f / (float)mdl->d);
-    if (tn_draw_normal(be, dst, m * mdl->p, sw, seed, off)) return be->err->code;
-    off += even(m * mdl->p);
-    for (int l = 1; l < mdl->L; l++) {
-        if (tn_draw_normal(be, dst + mdl->off_W + (size_t)(l - 1) * m * m, m * m, sw, seed, off))
-            return be->err->code;
-        off += even(m * m);
-    }
-    return tn_draw_normal(be, dst + mdl->off_B, (size_t)mdl->d * m, sb, seed, off);
-}
-
-int tn_model_init(tn_model *mdl, uint64_t seed) {
-    tn_backend *be = mdl->be;
-    if (tn_model_init_weights(mdl, seed, mdl->w)) return be->err->code;
-    if (mdl->bn) {
-        size_t half = mdl->nbn / 2;
-        if (be->fill(be, mdl->bnp, half, 1.0f) ||        /* gamma */
-            be->fill(be, mdl->bnp + half, half, 0.0f) || /* beta */
-            be->fill(be, mdl->run_mean, half, 0.0f) || be->fill(be, mdl->run_var, half, 1.0f))
-            return be->err->code;
+/* Every N(0, std^2) tensor draws from the Philox stream at an offset equal to the (even-rounded)
+ * number of values drawn before it, so tensors never share random numbers. */
+int tn_model_init_weights(tn_model *m, uint64_t seed, float *dst) {
+    uint64_t off = 0;
+    for (int i = 0; i < m->plan->ntensors; i++) {
+        const tn_tensor *t = &m->plan->tensors[i];
+        if (t->init != TN_INIT_NORMAL) continue;
+        if (tn_draw_normal(m->be, dst + t->off, t->len, t->init_val, seed, off)) return m->be->err->code;
+        off += even(t->len);
     }
     return 0;
 }
 
-static float *zbuf(const tn_model *mdl, int l) {
-    return mdl->bn ? mdl->z + (size_t)(l - 1) * mdl->nb * mdl->m : mdl->z;
-}
-static float *bn_at(const tn_model *mdl, float *base, int l) { return base + (size_t)(l - 1) * mdl->m; }
-
-int tn_model_forward(tn_model *mdl, const float *x, int n, int train) {
-    tn_backend *be = mdl->be;
-    int m = mdl->m, st = 0;
-    size_t half = mdl->nbn / 2;
-    st |= be->gemm(be, 0, 1, n, m, mdl->p, 1.0f, x, mdl->p, tn_model_A(mdl), mdl->p, 0.0f, mdl->z0, m);
-    st |= be->act_fwd(be, n, m, mdl->z0, NULL, NULL, NULL, NULL, NULL, 1.0f, tn_model_h(mdl, 0));
-    for (int l = 1; l < mdl->L && !st; l++) {
-        float *z = zbuf(mdl, l), *mean = NULL, *invstd = NULL, *gamma = NULL, *beta = NULL;
-        const float *hp = tn_model_h(mdl, l - 1);
-        st |= be->gemm(be, 0, 1, n, m, m, 1.0f, hp, m, tn_model_W(mdl, l), m, 0.0f, z, m);
-        if (mdl->bn) {
-            mean = bn_at(mdl, mdl->mean, l), invstd = bn_at(mdl, mdl->invstd, l);
-            gamma = bn_at(mdl, mdl->bnp, l), beta = bn_at(mdl, mdl->bnp + half, l);
-            if (train)
-                st |= be->bn_stats(be, n, m, z, BN_EPS, mean, invstd, bn_at(mdl, mdl->run_mean, l),
-                                   bn_at(mdl, mdl->run_var, l), BN_MOMENTUM);
-            else
-                st |= be->bn_eval_stats(be, m, bn_at(mdl, mdl->run_mean, l), bn_at(mdl, mdl->run_var, l),
-                                        BN_EPS, mean, invstd);
+/* The weights, then the constants: a run of tensors with the same value, contiguous in one arena
+ * (every gamma, every beta, ...), is one fill. */
+int tn_model_init(tn_model *m, uint64_t seed) {
+    tn_backend *be = m->be;
+    const tn_plan *p = m->plan;
+    if (tn_model_init_weights(m, seed, m->arena[TN_ARENA_W][TN_COPY_VALUE])) return be->err->code;
+    for (int i = 0; i < p->ntensors;) {
+        const tn_tensor *t = &p->tensors[i];
+        if (t->init != TN_INIT_CONST) {
+            i++;
+            continue;
         }
-        st |= be->act_fwd(be, n, m, z, mean, invstd, gamma, beta, mdl->resnet ? hp : NULL,
-                          mdl->resnet ? mdl->tau : 1.0f, tn_model_h(mdl, l));
+        size_t len = t->len;
+        int j = i + 1;
+        for (; j < p->ntensors; j++) {
+            const tn_tensor *u = &p->tensors[j];
+            if (u->init != TN_INIT_CONST || u->arena != t->arena || u->init_val != t->init_val || u->off != t->off + len) break;
+            len += u->len;
+        }
+        if (be->fill(be, m->arena[t->arena][TN_COPY_VALUE] + t->off, len, t->init_val)) return be->err->code;
+        i = j;
     }
-    st |= be->gemm(be, 0, 1, n, mdl->d, m, 1.0f, tn_model_h(mdl, mdl->L - 1), m, tn_model_B(mdl), m,
-                   0.0f, mdl->logits, mdl->d);
-    return st ? be->err->code : 0;
+    return 0;
 }
 
-int tn_model_loss_issue(tn_model *mdl, const int32_t *labels, int n, int grad) {
-    tn_backend *be = mdl->be;
-    return be->loss(be, (tn_loss_kind)mdl->loss, n, mdl->d, mdl->logits, labels, 1.0f / (float)n,
-                    grad ? mdl->dlogits : NULL, mdl->scal) ? be->err->code : 0;
+int tn_model_loss_issue(tn_model *m, const int32_t *labels, int n, int grad) {
+    tn_backend *be = m->be;
+    return be->loss(be, (tn_loss_kind)m->plan->loss, n, m->plan->d, tn_model_logits(m), labels, 1.0f / (float)n,
+                    grad ? m->dlogits : NULL, m->scal) ? be->err->code : 0;
 }
 
-int tn_model_loss_read(tn_model *mdl, double out[2]) {
-    tn_backend *be = mdl->be;
+int tn_model_loss_read(tn_model *m, double out[2]) {
+    tn_backend *be = m->be;
     float host[2];
-    if (be->download(be, host, mdl->scal, sizeof host)) return be->err->code;
+    if (be->download(be, host, m->scal, sizeof host)) return be->err->code;
     out[0] = host[0];
     out[1] = host[1];
     return 0;
 }
 
-int tn_model_loss(tn_model *mdl, const int32_t *labels, int n, int grad, double out[2]) {
-    tn_backend *be = mdl->be;
-    float host[2];
-    if (be->loss(be, (tn_loss_kind)mdl->loss, n, mdl->d, mdl->logits, labels, 1.0f / (float)n,
-                 grad ? mdl->dlogits : NULL, mdl->scal) ||
-        be->download(be, host, mdl->scal, sizeof host))
-        return be->err->code;
-    out[0] = host[0];
-    out[1] = host[1];
-    return 0;
+int tn_model_loss(tn_model *m, const int32_t *labels, int n, int grad, double out[2]) {
+    return tn_model_loss_issue(m, labels, n, grad) || tn_model_loss_read(m, out) ? m->be->err->code : 0;
 }
 
-int tn_model_set_hyper(tn_model *mdl, float lr, float mu, float wd) {
+int tn_model_set_hyper(tn_model *m, float lr, float mu, float wd) {
     /* -lr and 1 - lr*wd are rounded here, once, as the host-scalar GEMM would round them */
     float v[5] = {lr, mu, wd, -lr, 1.0f - lr * wd};
-    return mdl->be->set_scalars(mdl->be, mdl->hyp, v, 5) ? mdl->be->err->code : 0;
+    return m->be->set_scalars(m->be, m->hyp, v, 5) ? m->be->err->code : 0;
 }
 
-/* dW = dZ^T Hin for a [rows=out, cols=in] weight; with fused SGD the update
- * W <- (1 - lr*wd) W - lr dZ^T Hin is the same GEMM with beta (DESIGN.md §2), its alpha = -lr and
- * beta = 1 - lr*wd read from hyp when it runs. */
-static int weight_grad(tn_model *mdl, float *W, size_t off, int out, int in, int n, const float *dZ,
-                       const float *Hin) {
-    tn_backend *be = mdl->be;
-    if (off < mdl->train_lo || off >= mdl->train_hi) return 0;
-    if (mdl->fused_sgd)
-        return be->gemm_dev(be, 1, 0, out, in, n, mdl->hyp + 3, dZ, out, Hin, in, mdl->hyp + 4, W, in);
-    return be->gemm(be, 1, 0, out, in, n, 1.0f, dZ, out, Hin, in, 0.0f, mdl->gw + off, in);
+const tn_plan *tn_model_plan(const tn_model *m) { return m->plan; }
+tn_backend *tn_model_backend(const tn_model *m) { return m->be; }
+int tn_model_capacity(const tn_model *m) { return m->nb; }
+float *tn_model_arena(const tn_model *m, int arena, int copy) {
+    return arena >= 0 && arena < TN_ARENAS && copy >= 0 && copy < TN_COPIES ? m->arena[arena][copy] : NULL;
 }
+float *tn_model_input(const tn_model *m) { return m->x; }
+int32_t *tn_model_labels(const tn_model *m) { return m->y; }
+const float *tn_model_logits(const tn_model *m) { return m->slot[m->plan->units[m->plan->nunits - 1].hslot]; }
+const float *tn_model_tap(const tn_model *m, int tap) { return tn_unit_out(m, m->plan->tap_unit[tap], NULL); }
+float *tn_model_scratch(const tn_model *m) { return m->scal; }
+int tn_model_fused_sgd(const tn_model *m) { return m->fused_sgd; }
 
-int tn_model_backward(tn_model *mdl, const float *x, int n) {
-    tn_backend *be = mdl->be;
-    int m = mdl->m, d = mdl->d, st = 0;
-    size_t half = mdl->nbn / 2;
-    float *dh = mdl->dh0, *dhn = mdl->dh1;
-    /* dh_{L-1} = dlogits B must use B before its fused update. */
-    if (mdl->train_lo < mdl->off_B)
-        st |= be->gemm(be, 0, 0, n, m, d, 1.0f, mdl->dlogits, d, tn_model_B(mdl), m, 0.0f, dh, m);
-    st |= weight_grad(mdl, tn_model_B(mdl), mdl->off_B, d, m, n, mdl->dlogits,
-                      tn_model_h(mdl, mdl->L - 1));
-    if (mdl->train_lo >= mdl->off_B) return st ? be->err->code : 0; /* --train last */
-    for (int l = mdl->L - 1; l >= 1 && !st; l--) {
-        float *W = tn_model_W(mdl, l), *dz = mdl->du;
-        const float *hp = tn_model_h(mdl, l - 1);
-        float tau = mdl->resnet ? mdl->tau : 1.0f;
-        if (mdl->bn && be->act_bn_bwd) {
-            /* fused: dz goes to dh (consumed element by element) */
-            dz = dh;
-            st |= be->act_bn_bwd(be, n, m, tn_model_h(mdl, l), dh, tau, mdl->resnet ? dhn : NULL, zbuf(mdl, l),
-                                 bn_at(mdl, mdl->mean, l), bn_at(mdl, mdl->invstd, l), bn_at(mdl, mdl->bnp, l),
-                                 dz, bn_at(mdl, mdl->gbnp, l), bn_at(mdl, mdl->gbnp + half, l));
-        } else {
-            st |= be->act_bwd(be, (size_t)n * m, tn_model_h(mdl, l), dh, tau, mdl->du, mdl->resnet ? dhn : NULL);
-        }
-        if (mdl->bn && !be->act_bn_bwd) {
-            /* dz goes to dh (free now: its content is consumed) to avoid another buffer */
-            dz = dh;
-            st |= be->bn_bwd(be, n, m, zbuf(mdl, l), bn_at(mdl, mdl->mean, l), bn_at(mdl, mdl->invstd, l),
-                             bn_at(mdl, mdl->bnp, l), mdl->du, dz, bn_at(mdl, mdl->gbnp, l),
-                             bn_at(mdl, mdl->gbnp + half, l));
-        }
-        /* dh_{l-1} (+)= dz W_l with the old W_l (not for l = 1 when A is frozen: nothing reads
-         * dh_0 then), then the weight gradient/update */
-        if (l > 1 || mdl->train_lo == 0)
-            st |= be->gemm(be, 0, 0, n, m, m, 1.0f, dz, m, W, m, mdl->resnet ? 1.0f : 0.0f, dhn, m);
-        st |= weight_grad(mdl, W, (size_t)(W - mdl->w), m, m, n, dz, hp);
-        float *t = dh;
-        dh = dhn, dhn = t;
-    }
-    if (!st && mdl->train_lo == 0) {
-        st |= be->act_bwd(be, (size_t)n * m, tn_model_h(mdl, 0), dh, 1.0f, mdl->du, NULL);
-        st |= weight_grad(mdl, tn_model_A(mdl), 0, m, mdl->p, n, mdl->du, x);
-    }
-    return st ? be->err->code : 0;
-}
-
-int tn_model_update(tn_model *mdl) {
-    tn_backend *be = mdl->be;
+/* y = M x or M^T x on one example, vectors as 1-row matrices; a residual map adds x. */
+int tn_model_map_apply(tn_model *m, int map, int trans, const float *x, float *y) {
+    tn_backend *be = m->be;
+    const tn_map *M = &m->plan->maps[map];
+    const float *W = m->arena[TN_ARENA_W][TN_COPY_VALUE] + m->plan->tensors[M->tensor].off;
     int st = 0;
-    /* lr, mu, wd from hyp (without velocity, as with momentum 0, mu has no effect: tn_sgd) */
-    if (!mdl->fused_sgd)
-        st |= be->sgd_dev(be, mdl->train_hi - mdl->train_lo, mdl->w + mdl->train_lo, mdl->gw + mdl->train_lo,
-                          mdl->vw ? mdl->vw + mdl->train_lo : NULL, mdl->hyp);
-    if (mdl->bn_trainable) st |= be->sgd_dev(be, mdl->nbn, mdl->bnp, mdl->gbnp, mdl->vbnp, mdl->hyp);
+    if (M->residual) st |= be->copy(be, y, x, (size_t)M->out * sizeof(float)); /* square: out == in */
+    float a = M->residual ? M->tau : 1.0f, b = M->residual ? 1.0f : 0.0f;
+    if (!trans) st |= be->gemm(be, 0, 1, 1, M->out, M->in, a, x, M->in, W, M->in, b, y, M->out);
+    else st |= be->gemm(be, 0, 0, 1, M->in, M->out, a, x, M->out, W, M->in, b, y, M->in);
     return st ? be->err->code : 0;
 }

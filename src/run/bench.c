@@ -13,6 +13,7 @@
 
 #include "taunet/backend.h"
 #include "taunet/model.h"
+#include "run/planner.h"
 #include "run/trainer.h"
 
 static int (*g_gemm)(tn_backend *, int, int, int, int, int, float, const float *, int, const float *,
@@ -54,7 +55,7 @@ static int cmp(const void *a, const void *b) {
 static int step_ops(tn_model *m, const float *x, const int32_t *y, int n) {
     return tn_model_forward(m, x, n, 1) || tn_model_loss_issue(m, y, n, 1) || tn_model_backward(m, x, n) ||
                    tn_model_update(m)
-               ? m->be->err->code
+               ? tn_model_backend(m)->err->code
                : 0;
 }
 
@@ -62,7 +63,7 @@ static int step_ops(tn_model *m, const float *x, const int32_t *y, int n) {
  * (kept in g_loss: the last one is reported, so a replay that did nothing shows). */
 static double g_loss;
 static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c, void *graph) {
-    tn_backend *be = m->be;
+    tn_backend *be = tn_model_backend(m);
     double out[2];
     if (tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd)) return be->err->code;
     if (graph ? be->graph_launch(be, graph) : step_ops(m, x, y, n)) return be->err->code;
@@ -74,7 +75,7 @@ static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_c
 /* The step captured as a graph after the eager warm-up (which sized every buffer), or NULL when the
  * backend cannot capture, --graph is off, or the capture fails (the benchmark then runs eagerly). */
 static void *capture(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c) {
-    tn_backend *be = m->be;
+    tn_backend *be = tn_model_backend(m);
     void *g = NULL;
     if (!c->graph || !be->capture_begin || tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd) ||
         be->capture_begin(be)) {
@@ -91,8 +92,8 @@ static void *capture(tn_model *m, const float *x, const int32_t *y, int n, const
 }
 
 /* sgemm alone on the shapes of one step (forward, dH, dW per layer), as GFLOP/s. */
-static double sgemm_rate(tn_backend *be, const tn_model *m, int n) {
-    int p = m->p, w = m->m;
+static double sgemm_rate(tn_backend *be, const tn_config *cfg, int p, int n) {
+    int w = cfg->width;
     size_t big = (size_t)(p > w ? p : w);
     if (big > 16384) return NAN; /* the scratch would double the memory of the widest runs */
     float *a = be->alloc(be, (size_t)n * big * sizeof(float)), *b = be->alloc(be, big * big * sizeof(float)),
@@ -100,7 +101,7 @@ static double sgemm_rate(tn_backend *be, const tn_model *m, int n) {
     if (!a || !b || !c) return NAN;
     be->fill(be, a, (size_t)n * big, 0.01f);
     be->fill(be, b, big * big, 0.02f);
-    int hidden = m->L - 1 < 8 ? m->L - 1 : 8; /* the hidden layers all have the same shapes */
+    int hidden = cfg->depth - 1 < 8 ? cfg->depth - 1 : 8; /* the hidden layers all have the same shapes */
     double best = INFINITY, flops = 0.0;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = tn_now();
@@ -132,7 +133,8 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
     if (!be) tn_err_clear(&berr), be = tn_backend_cpu_create(c->threads, &berr);
     if (!be) return tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
     int n = c->batch, rc = 0;
-    tn_model m;
+    tn_model *m = NULL;
+    tn_plan *plan = NULL;
     float *x = NULL, *hx = malloc((size_t)n * p * sizeof(float));
     int32_t *y = NULL, *hy = malloc((size_t)n * sizeof(int32_t));
     double *times = malloc((size_t)repeats * sizeof(double));
@@ -140,10 +142,12 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
         rc = tn_fail(e, TN_ERUNTIME, "bench: out of memory");
         goto done;
     }
-    if (tn_model_create(&m, be, c, p, d, n, &berr) || tn_model_init(&m, c->seed)) {
+    if (tn_plan_make(c, p, d, &plan, &berr) || !(m = tn_model_create(be, plan, n, tn_run_keep(c), &berr)) ||
+        tn_model_init(m, c->seed)) {
         rc = tn_fail(e, berr.code ? berr.code : TN_ERUNTIME, "%s", berr.msg);
-        goto done;
+        goto model;
     }
+    r->planned_bytes = tn_run_bytes(c, plan, n, n, 0);
     for (size_t i = 0; i < (size_t)n * p; i++) hx[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
     for (int i = 0; i < n; i++) hy[i] = i % d;
     x = be->alloc(be, (size_t)n * p * sizeof(float));
@@ -153,26 +157,26 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
         rc = tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
         goto model;
     }
-    for (int i = 0; i < (warmup > 0 ? warmup : 1) && !rc; i++) rc = step(&m, x, y, n, c, NULL);
-    void *graph = rc ? NULL : capture(&m, x, y, n, c);
+    for (int i = 0; i < (warmup > 0 ? warmup : 1) && !rc; i++) rc = step(m, x, y, n, c, NULL);
+    void *graph = rc ? NULL : capture(m, x, y, n, c);
     r->graph = graph != NULL;
     /* two more steps (the first replays upload the graph); eagerly too, so both modes run the same
      * sequence of steps and end at the same loss */
-    for (int i = 0; i < 2 && !rc; i++) rc = step(&m, x, y, n, c, graph);
+    for (int i = 0; i < 2 && !rc; i++) rc = step(m, x, y, n, c, graph);
     g_gemm = be->gemm, g_gemm_dev = be->gemm_dev;
     double gemm_total = 0.0, all_total = 0.0;
     for (int k = 0; k < repeats && !rc; k++) {
         /* GEMM timing syncs after each call; time a plain repeat and a wrapped one separately so
          * the reported step time is not inflated by the wrapper's synchronisation. */
         double t0 = tn_now();
-        for (int i = 0; i < steps && !rc; i++) rc = step(&m, x, y, n, c, graph);
+        for (int i = 0; i < steps && !rc; i++) rc = step(m, x, y, n, c, graph);
         be->sync(be);
         times[k] = (tn_now() - t0) / steps;
         be->gemm = timed_gemm, be->gemm_dev = timed_gemm_dev;
         g_gemm_s = 0.0;
         be->sync(be);
         t0 = tn_now();
-        rc = rc ? rc : step(&m, x, y, n, c, NULL);
+        rc = rc ? rc : step(m, x, y, n, c, NULL);
         be->sync(be);
         all_total += tn_now() - t0;
         gemm_total += g_gemm_s;
@@ -184,22 +188,24 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
         goto model;
     }
     qsort(times, (size_t)repeats, sizeof *times, cmp);
-    double L = c->depth, w = c->width;
-    r->flops_per_step = 6.0 * n * (p * w + (L - 1) * w * w + w * d);
+    const tn_map *maps;
+    r->flops_per_step = 0.0; /* forward, input and weight gradients: 3 GEMMs of 2 n in out per map */
+    for (int i = 0, nm = tn_plan_maps(plan, &maps); i < nm; i++) r->flops_per_step += 6.0 * n * maps[i].in * maps[i].out;
     r->s_per_step = times[repeats / 2];
     r->s_min = times[0], r->s_max = times[repeats - 1];
     r->samples_per_s = n / r->s_per_step;
     r->gflops = r->flops_per_step / r->s_per_step / 1e9;
     r->gemm_share = gemm_total / all_total;
     r->last_loss = g_loss;
-    r->sgemm_gflops = sgemm_rate(be, &m, n);
+    r->sgemm_gflops = sgemm_rate(be, c, p, n);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     r->peak_gib = ru.ru_maxrss / 1048576.0;
 model:
     if (x) be->free(be, x);
     if (y) be->free(be, y);
-    tn_model_destroy(&m);
+    tn_model_destroy(m);
+    tn_plan_free(plan);
 done:
     free(hx), free(hy), free(times);
     be->destroy(be);

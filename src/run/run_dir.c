@@ -63,7 +63,7 @@ static int write_json_file(const char *dir, const char *name, tn_json *j, tn_err
     return st;
 }
 
-int tn_run_dir_write_config(const char *dir, const tn_config *c, long long params, double mem_gib,
+int tn_run_dir_write_config(const char *dir, const tn_config *c, long long params, size_t mem_bytes,
                             const char *backend, tn_err *e) {
     tn_json j;
     tn_json_init(&j);
@@ -75,7 +75,8 @@ int tn_run_dir_write_config(const char *dir, const tn_config *c, long long param
     char flags[8192];
     if (tn_config_to_flags(c, flags, sizeof flags) == 0) tn_json_str(&j, "flags", flags);
     tn_json_int(&j, "params", params);
-    tn_json_num(&j, "memory_estimate_gib", mem_gib);
+    tn_json_num(&j, "memory_estimate_gib", mem_bytes / 1073741824.0);
+    tn_json_int(&j, "memory_estimate_bytes", (long long)mem_bytes);
     tn_json_obj_close(&j);
     int st = write_json_file(dir, "config.json", &j, e);
     tn_json_free(&j);

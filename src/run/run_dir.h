@@ -9,7 +9,7 @@
  * that already holds a run is refused unless resuming, so no result is overwritten. */
 int tn_run_dir_create(const tn_config *c, char *dir, size_t cap, tn_err *e);
 int tn_run_dir_write_config(const char *dir, const tn_config *resolved, long long params,
-                            double mem_gib, const char *backend, tn_err *e);
+                            size_t mem_bytes, const char *backend, tn_err *e);
 struct tn_diag;
 int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train_summary *s,
                              const struct tn_diag *d, tn_err *e);

@@ -37,10 +37,11 @@ int tn_trainer_eval(tn_trainer *t, int split, double *loss, double *acc) {
         *loss = NAN, *acc = NAN;
         return 0;
     }
-    for (int r = 0; r < n; r += t->mdl.nb) {
-        int rows = n - r < t->mdl.nb ? n - r : t->mdl.nb;
-        if (tn_model_forward(&t->mdl, x + (size_t)r * t->train.p, rows, 0) ||
-            tn_model_loss(&t->mdl, y + r, rows, 0, out))
+    int nb = tn_model_capacity(t->mdl);
+    for (int r = 0; r < n; r += nb) {
+        int rows = n - r < nb ? n - r : nb;
+        if (tn_model_forward(t->mdl, x + (size_t)r * t->train.p, rows, 0) ||
+            tn_model_loss(t->mdl, y + r, rows, 0, out))
             return t->be->err->code;
         sl += out[0], sc += out[1];
     }
@@ -56,8 +57,8 @@ static int diverged(const tn_trainer *t, double loss) {
  * The learning rate is not among them: it is read from the model's hyp (tn_model_set_hyper, done
  * before the step), so a captured step serves every lr of a schedule. */
 static int step_ops(tn_trainer *t, const float *x, const int32_t *y, int n) {
-    if (tn_model_forward(&t->mdl, x, n, 1) || tn_model_loss_issue(&t->mdl, y, n, 1) ||
-        tn_model_backward(&t->mdl, x, n) || tn_model_update(&t->mdl))
+    if (tn_model_forward(t->mdl, x, n, 1) || tn_model_loss_issue(t->mdl, y, n, 1) ||
+        tn_model_backward(t->mdl, x, n) || tn_model_update(t->mdl))
         return t->be->err->code;
     return 0;
 }
@@ -105,14 +106,14 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
         }
         long lo = pos * c->batch;
         n = (int)(t->train.n - lo < c->batch ? t->train.n - lo : c->batch);
-        if (be->gather_rows(be, t->train_x, t->train.p, t->perm_dev + lo, n, t->mdl.x, t->train_y, t->mdl.y))
+        x = tn_model_input(t->mdl), y = tn_model_labels(t->mdl);
+        if (be->gather_rows(be, t->train_x, t->train.p, t->perm_dev + lo, n, (float *)x, t->train_y, (int32_t *)y))
             return be->err->code;
-        x = t->mdl.x, y = t->mdl.y;
     }
     double out[2];
     float lr = (float)tn_lr_at(c, step, t->total, t->spe);
     t->lr = lr;
-    if (tn_model_set_hyper(&t->mdl, lr, (float)c->momentum, (float)c->wd)) return be->err->code;
+    if (tn_model_set_hyper(t->mdl, lr, (float)c->momentum, (float)c->wd)) return be->err->code;
     /* CUDA graphs need a step without host synchronisation, so the update cannot wait for the
      * loss: not with a GD target (whose converged step must keep its weights). */
     int graphs = c->graph && be->capture_begin && !t->graph_off && !(c->opt == TN_OPT_GD && c->target_loss > 0);
@@ -125,18 +126,18 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     if (graphs && ((t->graph && t->graph_n == n) || again)) {
         if (graph_step(t, x, y, n)) return be->err->code;
         if (!t->graph_off) t->graph_steps++;
-        if (tn_model_loss_read(&t->mdl, out)) return be->err->code;
+        if (tn_model_loss_read(t->mdl, out)) return be->err->code;
         *loss = out[0] / n, *acc = out[1] / n;
         return 0;
     }
     if (n == c->batch) t->eager_full = 1;
-    if (tn_model_forward(&t->mdl, x, n, 1) || tn_model_loss(&t->mdl, y, n, 1, out)) return be->err->code;
+    if (tn_model_forward(t->mdl, x, n, 1) || tn_model_loss(t->mdl, y, n, 1, out)) return be->err->code;
     *loss = out[0] / n, *acc = out[1] / n;
     /* No update when the caller will stop here: a diverged loss, or (GD) the target reached at
      * these weights, so the stored weights are those of the recorded step. */
     if (diverged(t, *loss)) return 0;
     if (c->opt == TN_OPT_GD && c->target_loss > 0 && *loss <= c->target_loss) return 0;
-    if (tn_model_backward(&t->mdl, x, n) || tn_model_update(&t->mdl)) return be->err->code;
+    if (tn_model_backward(t->mdl, x, n) || tn_model_update(t->mdl)) return be->err->code;
     return 0;
 }
 

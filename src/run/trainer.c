@@ -3,6 +3,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "run/trainer.h"
 
+#include "run/planner.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,65 +77,72 @@ static void print_table(tn_trainer *t, long long params, double gib) {
     fflush(stdout);
 }
 
-static int load_checkpoint(tn_trainer *t, tn_err *e) {
-    char path[1200], *meta = NULL;
-    const char *flags;
-    tn_model *m = &t->mdl;
-    size_t L1m = m->nbn / 2;
-    tn_tensor_ref refs[6];
+/* The checkpoint's tensors: every arena of the plan (in arena order) with its velocity when the
+ * model keeps one; names "w", "w.velocity", "bn", "bn.velocity", ... (docs/FORMATS.md). */
+#define MAX_REFS (2 * TN_ARENAS)
+static int ckpt_refs(const tn_trainer *t, tn_tensor_ref *refs, char names[MAX_REFS][48]) {
+    const tn_plan *p = tn_model_plan(t->mdl);
     int nr = 0;
-    snprintf(path, sizeof path, "%s/checkpoint.bin", t->dir);
-    refs[nr++] = (tn_tensor_ref){"w", m->w, m->nw};
-    if (m->vw) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
-    if (m->bn) {
-        refs[nr++] = (tn_tensor_ref){"bn", m->bnp, m->nbn};
-        refs[nr++] = (tn_tensor_ref){"bn.velocity", m->vbnp, m->nbn};
-        refs[nr++] = (tn_tensor_ref){"bn.running_mean", m->run_mean, L1m};
-        refs[nr++] = (tn_tensor_ref){"bn.running_var", m->run_var, L1m};
+    for (int a = 0; a < TN_ARENAS; a++) {
+        size_t len = tn_plan_arena_len(p, a);
+        if (!len) continue;
+        for (int c = TN_COPY_VALUE; c <= TN_COPY_VELOCITY; c += TN_COPY_VELOCITY - TN_COPY_VALUE) {
+            float *buf = tn_model_arena(t->mdl, a, c);
+            if (!buf) continue;
+            snprintf(names[nr], sizeof names[nr], c == TN_COPY_VALUE ? "%s" : "%s.velocity", tn_arena_name(a));
+            refs[nr] = (tn_tensor_ref){names[nr], buf, len};
+            nr++;
+        }
     }
-    /* The CPU backend's memory is host memory; other backends load through a host copy. */
+    return nr;
+}
+
+/* The CPU backend's memory is host memory; other backends go through host copies (download before
+ * a save, upload after a load). */
+static int host_copies(tn_trainer *t, tn_tensor_ref *refs, tn_tensor_ref *h, int nr, int download) {
     int host = strcmp(t->be->name, "cpu") == 0;
-    tn_tensor_ref hrefs[6];
     for (int i = 0; i < nr; i++) {
-        hrefs[i] = refs[i];
-        if (!host && !(hrefs[i].data = malloc(refs[i].count * sizeof(float))))
-            return tn_fail(e, TN_ERUNTIME, "out of memory loading %s", path);
+        h[i] = refs[i];
+        if (host) continue;
+        if (!(h[i].data = malloc(refs[i].count * sizeof(float))) ||
+            (download && t->be->download(t->be, h[i].data, refs[i].data, refs[i].count * sizeof(float))))
+            return tn_fail(&t->be_err, TN_ERUNTIME, "checkpoint: cannot copy '%s' to the host", refs[i].name);
     }
-    int rc = tn_ckpt_load(path, &meta, hrefs, nr, e);
+    return 0;
+}
+
+static void free_host_copies(tn_trainer *t, tn_tensor_ref *h, int nr) {
+    for (int i = 0; i < nr && strcmp(t->be->name, "cpu"); i++) free(h[i].data);
+}
+
+static int load_checkpoint(tn_trainer *t, tn_err *e) {
+    char path[1200], *meta = NULL, names[MAX_REFS][48];
+    const char *flags;
+    tn_tensor_ref refs[MAX_REFS], hrefs[MAX_REFS];
+    int nr = ckpt_refs(t, refs, names);
+    snprintf(path, sizeof path, "%s/checkpoint.bin", t->dir);
+    int rc = host_copies(t, refs, hrefs, nr, 0);
+    if (rc) rc = tn_fail(e, TN_ERUNTIME, "out of memory loading %s", path);
+    if (!rc) rc = tn_ckpt_load(path, &meta, hrefs, nr, e);
     if (!rc) rc = tn_ckpt_meta_parse(meta, path, &t->st, &flags, e);
-    for (int i = 0; i < nr && !host; i++) {
-        if (!rc) rc = t->be->upload(t->be, refs[i].data, hrefs[i].data, refs[i].count * sizeof(float));
-        free(hrefs[i].data);
-    }
+    for (int i = 0; i < nr && !rc && strcmp(t->be->name, "cpu"); i++)
+        rc = t->be->upload(t->be, refs[i].data, hrefs[i].data, refs[i].count * sizeof(float));
+    free_host_copies(t, hrefs, nr);
     free(meta);
     return rc;
 }
 
 int tn_trainer_save(tn_trainer *t) {
-    tn_model *m = &t->mdl;
-    char path[1200], *meta = NULL;
+    char path[1200], *meta = NULL, names[MAX_REFS][48];
     tn_err *e = &t->be_err;
-    tn_tensor_ref refs[6];
-    int nr = 0, host = strcmp(t->be->name, "cpu") == 0, rc;
-    refs[nr++] = (tn_tensor_ref){"w", m->w, m->nw};
-    if (m->vw) refs[nr++] = (tn_tensor_ref){"w.velocity", m->vw, m->nw};
-    if (m->bn) {
-        refs[nr++] = (tn_tensor_ref){"bn", m->bnp, m->nbn};
-        refs[nr++] = (tn_tensor_ref){"bn.velocity", m->vbnp, m->nbn};
-        refs[nr++] = (tn_tensor_ref){"bn.running_mean", m->run_mean, m->nbn / 2};
-        refs[nr++] = (tn_tensor_ref){"bn.running_var", m->run_var, m->nbn / 2};
-    }
-    for (int i = 0; i < nr && !host; i++) {
-        float *h = malloc(refs[i].count * sizeof(float));
-        if (!h || t->be->download(t->be, h, refs[i].data, refs[i].count * sizeof(float)))
-            return tn_fail(e, TN_ERUNTIME, "checkpoint: cannot copy '%s' to the host", refs[i].name);
-        refs[i].data = h;
-    }
+    tn_tensor_ref refs[MAX_REFS], hrefs[MAX_REFS];
+    int nr = ckpt_refs(t, refs, names);
+    int rc = host_copies(t, refs, hrefs, nr, 1);
     snprintf(path, sizeof path, "%s/checkpoint.bin", t->dir);
-    rc = tn_ckpt_meta_build(&t->rc, &t->st, &meta, e);
-    if (!rc) rc = tn_ckpt_save(path, meta, refs, nr, e);
+    if (!rc) rc = tn_ckpt_meta_build(&t->rc, &t->st, &meta, e);
+    if (!rc) rc = tn_ckpt_save(path, meta, hrefs, nr, e);
     free(meta);
-    for (int i = 0; i < nr && !host; i++) free(refs[i].data);
+    free_host_copies(t, hrefs, nr);
     return rc;
 }
 
@@ -158,18 +167,18 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     tn_config *rc = &t->rc;
     tn_config_identity_hex(rc, t->run_id); /* of the resolved configuration, as config.json and the checkpoint */
     int nb = rc->batch;
-    long long params = tn_model_param_count(rc, t->train.p, t->train.d);
-    size_t bytes = tn_model_bytes(rc, t->train.p, t->train.d, nb) + tn_diag_bytes(rc, t->train.p, t->train.d, nb) +
-                   ((size_t)t->train.n + t->test.n) * ((size_t)t->train.p + 1) * sizeof(float) +
-                   (size_t)t->train.n * sizeof(int32_t); /* the epoch's order */
+    if (tn_plan_make(rc, t->train.p, t->train.d, &t->plan, e)) return e->code;
+    long long params = tn_plan_params(t->plan);
+    size_t bytes = tn_run_bytes(rc, t->plan, nb, t->train.n, t->test.n);
     double gib = bytes / 1073741824.0;
+    t->bytes = bytes;
     if (open_backend(t, e)) return e->code;
     size_t avail = t->be->mem_available(t->be);
     if (avail && bytes > avail)
         return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB on the %s backend (weights, optimizer state, activations of %d rows, data) but %.2f GiB is free; reduce --width, --depth or --batch (or use --opt sgd)",
                        gib, t->be->name, nb, avail / 1073741824.0);
     if (tn_run_dir_create(rc, t->dir, sizeof t->dir, e)) return e->code;
-    if (tn_model_create(&t->mdl, t->be, rc, t->train.p, t->train.d, nb, &t->be_err))
+    if (!(t->mdl = tn_model_create(t->be, t->plan, nb, tn_run_keep(rc), &t->be_err)))
         return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     if (upload_data(t, e)) return e->code;
     t->perm = malloc((size_t)t->train.n * sizeof(int32_t));
@@ -180,10 +189,10 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     } else {
         /* a restart in place drops what the killed run wrote before its first checkpoint */
         if (rc->restart && tn_run_dir_clear_outputs(t->dir, e)) return e->code;
-        if (tn_model_init(&t->mdl, rc->seed)) return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
+        if (tn_model_init(t->mdl, rc->seed)) return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     }
-    if (tn_diag_open(&t->diag, &t->mdl, rc, e)) return e->code;
-    if (tn_run_dir_write_config(t->dir, rc, params, gib, t->be->name, e)) return e->code;
+    if (tn_diag_open(&t->diag, t->mdl, rc, e)) return e->code;
+    if (tn_run_dir_write_config(t->dir, rc, params, bytes, t->be->name, e)) return e->code;
     if (!quiet) {
         if (rc->restart)
             printf("taunet: %s has no checkpoint (the run stopped before its first one): restarting it from step 0\n", t->dir);
@@ -197,8 +206,9 @@ void tn_trainer_close(tn_trainer *t) {
         tn_backend *be = t->be;
         if (t->graph) be->graph_free(be, t->graph);
         t->graph = NULL;
-        if (t->mdl.be) tn_diag_close(&t->diag, &t->mdl);
-        tn_model_destroy(&t->mdl);
+        if (t->mdl) tn_diag_close(&t->diag, t->mdl);
+        tn_model_destroy(t->mdl);
+        t->mdl = NULL;
         if (t->train_x) be->free(be, t->train_x);
         if (t->train_y) be->free(be, t->train_y);
         if (t->test_x) be->free(be, t->test_x);
@@ -206,6 +216,8 @@ void tn_trainer_close(tn_trainer *t) {
         if (t->perm_dev) be->free(be, t->perm_dev);
         be->destroy(be);
     }
+    tn_plan_free(t->plan);
+    t->plan = NULL;
     tn_dataset_free(&t->train);
     tn_dataset_free(&t->test);
     free(t->perm);
@@ -231,7 +243,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     tn_json_num(&j, "lr", step ? t->lr : (float)tn_lr_at(&t->rc, 0, t->total, t->spe));
     tn_json_num(&j, "samples_per_s", sps * t->rc.batch);
     tn_json_num(&j, "time", seconds);
-    int drc = tn_diag_eval(&t->diag, &t->mdl, &t->rc, t->train_x, t->train_y, t->train.n, step > 0, &j);
+    int drc = tn_diag_eval(&t->diag, t->mdl, &t->rc, t->train_x, t->train_y, t->train.n, step > 0, &j);
     tn_json_obj_close(&j);
     if (drc) {
         tn_json_free(&j);

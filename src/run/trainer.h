@@ -13,7 +13,9 @@ typedef struct tn_trainer {
     tn_config rc;          /* resolved configuration (steps, eval-every filled in) */
     tn_backend *be;
     tn_err be_err;         /* backend ops record here */
-    tn_model mdl;
+    tn_plan *plan;
+    tn_model *mdl;
+    size_t bytes;                /* the planner's count (config.json: memory_estimate_bytes) */
     tn_diag diag;
     tn_dataset train, test;
     float *train_x, *test_x;     /* dev copies of the data */

@@ -24,6 +24,7 @@
 #include "taunet/io.h"
 #include "taunet/model.h"
 #include "taunet/train.h"
+#include "run/planner.h"
 #include "run/trainer.h"
 
 /* ---------------------------------------------------------------- ids already in results.jsonl */
@@ -76,16 +77,23 @@ static int load_done(const char *path, id_set *s, int *torn, tn_err *e) {
 
 /* ---------------------------------------------------------------- memory estimate (dry run) */
 
-/* What the trainer will need, without loading data: image sets have known shapes; their training
- * size is the full set (60000 / 50000) unless --subset says less, an upper bound for the samples. */
+/* What the trainer will need (the planner's count, the same function train uses), without
+ * loading data: image sets have known shapes; their training size is the full set (60000 /
+ * 50000) unless --subset says less, an upper bound for the samples. */
 static size_t estimate_bytes(const tn_config *c, long long *params) {
     long p = c->data.p, d = c->data.d, n = c->data.n_train, nt = c->data.n_test;
     if (c->data.kind == TN_DATA_MNIST || c->data.kind == TN_DATA_FASHION) p = 784, d = 10, n = 60000, nt = 10000;
     else if (c->data.kind == TN_DATA_CIFAR10) p = 3072, d = 10, n = 50000, nt = 10000;
     if (c->data.subset > 0 && c->data.subset < n) n = c->data.subset;
     long nb = c->opt == TN_OPT_GD ? n : (c->batch < n ? c->batch : n);
-    *params = tn_model_param_count(c, (int)p, (int)d);
-    return tn_model_bytes(c, (int)p, (int)d, (int)nb) + (size_t)(n + nt) * (size_t)(p + 1) * sizeof(float);
+    tn_plan *plan;
+    tn_err e = {0};
+    *params = 0;
+    if (tn_plan_make(c, (int)p, (int)d, &plan, &e)) return 0;
+    *params = tn_plan_params(plan);
+    size_t bytes = tn_run_bytes(c, plan, (int)nb, n, nt);
+    tn_plan_free(plan);
+    return bytes;
 }
 
 /* The dry run knows host memory only (it starts no device); a CUDA run is checked against the
@@ -102,7 +110,7 @@ static int dry_run(const tn_sweep_grid *g, const tn_sweep_opts *o, const id_set 
     printf("sweep: %ld grid points", g->npoints);
     if (o->shard_n > 1) printf(", %ld in shard %d/%d", mine, o->shard_k, o->shard_n);
     printf(" | host memory available %.2f GiB\n", avail / 1073741824.0);
-    printf("%6s  %-16s  %12s  %10s  %s\n", "index", "id", "params", "mem GiB", "flags");
+    printf("%6s  %-16s  %12s  %10s  %14s  %s\n", "index", "id", "params", "mem GiB", "mem bytes", "flags");
     for (long i = 0; i < g->npoints; i++) {
         if (!tn_sweep_in_shard(i, o->shard_k, o->shard_n)) continue;
         tn_config c;
@@ -114,7 +122,7 @@ static int dry_run(const tn_sweep_grid *g, const tn_sweep_opts *o, const id_set 
         size_t bytes = estimate_bytes(&c, &params);
         int refuse = uses_cpu(&c) && avail && bytes > avail;
         refused += refuse;
-        printf("%6ld  %s  %12lld  %10.4g  %s%s%s\n", i, id, params, bytes / 1073741824.0, what,
+        printf("%6ld  %s  %12lld  %10.4g  %14zu  %s%s%s\n", i, id, params, bytes / 1073741824.0, bytes, what,
                refuse ? "  REFUSED (more than the available memory)" : "",
                id_set_has(done, strtoull(id, NULL, 16)) ? "  done" : "");
     }

@@ -1,0 +1,19 @@
+/* The memory planner: the one count of what a run allocates on its backend, used by train (which
+ * refuses what cannot fit before allocating anything), `sweep --dry-run` and bench. */
+#include "run/planner.h"
+
+#include "taunet/diag.h"
+
+unsigned tn_run_keep(const tn_config *c) {
+    unsigned keep = tn_diag_keep(tn_diag_mask(c->diag, NULL));
+    if (c->momentum > 0.0) keep |= TN_KEEP_GRADS | TN_KEEP_VELOCITY;
+    return keep;
+}
+
+/* The model with its diagnostics' buffers (tn_plan_bytes), and the data the trainer uploads: the
+ * training and test rows and labels and the epoch's order (run/trainer.c, upload_data). */
+size_t tn_run_bytes(const tn_config *c, const tn_plan *plan, int nb, long n_train, long n_test) {
+    size_t p = (size_t)tn_plan_inputs(plan), ntr = (size_t)n_train, nte = (size_t)n_test;
+    size_t data = (ntr * p + ntr + nte * p + nte + ntr) * sizeof(float) + 5 * 4;
+    return tn_plan_bytes(plan, nb, tn_run_keep(c)) + data;
+}
