@@ -23,6 +23,7 @@ struct Recorder {
     std::vector<std::string> log;
     std::map<const void *, int> ids;
     bool on = true;
+    size_t allocated = 0; // bytes passed to alloc (the planner's count is checked against it)
 
     std::string p(const void *q) {
         if (!q) return "null";
@@ -48,7 +49,10 @@ inline Recorder *R(tn_backend *be) { return static_cast<Recorder *>(be->ctx); }
 inline tn_backend *I(tn_backend *be) { return R(be)->inner; }
 
 // ---- the wrapped entries
-inline void *r_alloc(tn_backend *be, size_t b) { return I(be)->alloc(I(be), b); }
+inline void *r_alloc(tn_backend *be, size_t b) {
+    R(be)->allocated += b;
+    return I(be)->alloc(I(be), b);
+}
 inline void r_free(tn_backend *be, void *d) { I(be)->free(I(be), d); }
 inline int r_upload(tn_backend *be, void *d, const void *s, size_t b) {
     R(be)->add("upload", {R(be)->p(d), Recorder::i((long long)b)});

@@ -5,7 +5,9 @@
 // of them every diagnostic) runs on the CPU backend wrapped by tests/recording_backend.h. The
 // stream must equal tests/data/golden/ops/<case>.txt, recorded from the model before it became a
 // plan of units (docs/ARCHITECTURE.md), so the refactored model is shown to issue the same calls.
-// TAUNET_WRITE_GOLDEN=1 rewrites the files (only when a change of the stream is intended).
+// TAUNET_WRITE_GOLDEN=1 rewrites the files (only when a change of the stream is intended). The
+// same driver checks the memory planner: tn_plan_bytes equals the bytes the model and its
+// diagnostics allocate, buffer for buffer.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -68,6 +70,7 @@ std::vector<std::string> record(const Case &k) {
     EXPECT_EQ(tn_plan_make(&c, p, d, &plan, &err), 0) << err.msg;
     tn_model *m = tn_model_create(be, plan, nb, tn_run_keep(&c), &err);
     EXPECT_NE(m, nullptr) << err.msg;
+    size_t model_bytes = r.allocated;
     EXPECT_EQ(tn_model_init(m, c.seed), 0);
     std::vector<float> hx((size_t)nb * p);
     for (size_t i = 0; i < hx.size(); i++) hx[i] = 0.25f * (float)((i * 7) % 11) - 1.0f;
@@ -89,9 +92,13 @@ std::vector<std::string> record(const Case &k) {
     EXPECT_EQ(tn_model_forward(m, x, 6, 0), 0);
     EXPECT_EQ(tn_model_loss(m, y, 6, 0, out), 0);
     r.add("# loss after 3 steps", {rec::Recorder::f(out[0])});
+    // the planner counts exactly what the model and its diagnostics allocate
+    EXPECT_EQ(model_bytes, tn_plan_bytes(plan, nb, tn_run_keep(&c) & (TN_KEEP_GRADS | TN_KEEP_VELOCITY))) << k.name;
     if (k.diag[0]) {
         tn_diag dg;
+        size_t before = r.allocated;
         EXPECT_EQ(tn_diag_open(&dg, m, &c, &err), 0) << err.msg;
+        EXPECT_EQ(model_bytes + r.allocated - before, tn_plan_bytes(plan, nb, tn_run_keep(&c))) << k.name;
         tn_json j;
         tn_json_init(&j);
         tn_json_obj_open(&j, nullptr);

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <unistd.h>
+#include <filesystem>
+#include <map>
 #include <chrono>
 #include <cstdlib>
 #include <set>
@@ -14,6 +18,7 @@
 #include "cli_util.h"
 #include "taunet/io.h"
 #include "taunet/sweep.h"
+#include "run/trainer.h"
 
 namespace {
 
@@ -429,4 +434,60 @@ TEST(Report, RunDirectoryShowsNumbersAndCurves) {
         EXPECT_NE(r.out.find("figure: " + t / "run/figures/curves.png"), std::string::npos) << r.out;
         EXPECT_TRUE(cli::exists(t / "run/figures/curves.png"));
     }
+}
+
+// The memory planner is one function: for every combination of --diag items (all 256), --opt,
+// --momentum and --bn, `sweep --dry-run` prints exactly the bytes that train computes, reports
+// in config.json and checks against the free memory (tn_trainer_open). Before, the dry run left
+// out the diagnostics' buffers and the epoch's order, so it under-counted --diag dist|sharpness.
+TEST(Planner, DryRunEqualsTrainForEveryDiagOptMomentumBn) {
+    const char *names[] = {"norms", "dist", "spectral", "chain", "grad", "margins", "complexity", "sharpness"};
+    std::string diags;
+    for (int k = 0; k < 256; k++) {
+        std::string s;
+        for (int i = 0; i < 8; i++)
+            if (k >> i & 1) s += (s.empty() ? "" : ",") + std::string(names[i]);
+        diags += (k ? ";" : "") + (s.empty() ? std::string("none") : s);
+    }
+    Args grid = {"--width", "6", "--depth", "3", "--n", "16", "--n-test", "8", "--input-dim", "5", "--batch", "4",
+                 "--steps", "1", "--threads", "1", "--diag", diags, "--opt", "gd,sgd", "--momentum", "0,0.9", "--bn", "off,on"};
+    cli::TempDir t;
+    Args dry = {"sweep"};
+    dry.insert(dry.end(), grid.begin(), grid.end());
+    dry.insert(dry.end(), {"--dry-run", "--backend", "cpu"});
+    auto r = cli::taunet(dry);
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::map<long, unsigned long long> printed;  // index -> the "mem bytes" column
+    for (const auto &l : cli::lines(r.out)) {
+        long idx;
+        char id[32];
+        long long params;
+        double gib;
+        unsigned long long bytes;
+        if (std::sscanf(l.c_str(), "%ld %31s %lld %lf %llu", &idx, id, &params, &gib, &bytes) == 5) printed[idx] = bytes;
+    }
+    Grid g(grid);
+    ASSERT_EQ(g.rc, 0) << g.e.msg;
+    ASSERT_EQ(g.g.npoints, 2048);
+    ASSERT_EQ(printed.size(), 2048u) << r.out.substr(0, 500);
+    std::set<unsigned long long> distinct;
+    // the 2048 run directories (config.json, fsynced) on tmpfs when there is one: seconds, not minutes
+    std::string shm = t.path();
+    char tmpl[] = "/dev/shm/taunet-planner-XXXXXX";
+    if (access("/dev/shm", W_OK) == 0 && mkdtemp(tmpl)) shm = tmpl;
+    for (long i = 0; i < g.g.npoints; i++) {
+        tn_config c;
+        tn_err e{};
+        ASSERT_EQ(tn_sweep_point_config(&g.g, i, &c, &e), 0) << e.msg;
+        snprintf(c.out, sizeof c.out, "%s/run%ld", shm.c_str(), i);
+        tn_trainer tr;
+        ASSERT_EQ(tn_trainer_open(&tr, &c, 1, &e), 0) << e.msg;
+        EXPECT_EQ(tr.bytes, printed[i]) << "grid point " << i;
+        std::string cfg = cli::slurp(std::string(c.out) + "/config.json");
+        EXPECT_EQ(cli::json_get(cfg, "memory_estimate_bytes").value_or(""), std::to_string(tr.bytes)) << i;
+        distinct.insert(tr.bytes);
+        tn_trainer_close(&tr);
+    }
+    EXPECT_GE(distinct.size(), 16u) << "the combinations must change the count (keep flags, BN, momentum)";
+    if (shm != t.path()) std::filesystem::remove_all(shm);
 }

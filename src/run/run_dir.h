@@ -4,6 +4,9 @@
 #define TAUNET_RUN_DIR_H
 #include "taunet/config.h"
 #include "taunet/train.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Picks (default runs/<time>-<arch>-m<W>-L<D>-s<seed>) and creates the directory. A directory
  * that already holds a run is refused unless resuming, so no result is overwritten. */
@@ -38,4 +41,7 @@ int tn_ckpt_meta_parse(const char *meta, const char *path, tn_ckpt_state *s, con
  * on resume (--steps, --epochs, --halt-after, --threads, --backend, --gpu, --eval-every,
  * --ckpt-every, --target-loss); any other changed flag is refused. */
 int tn_resume_config(const char *dir, int argc, char **argv, tn_config *c, tn_err *e);
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -8,6 +8,9 @@
 #include "taunet/diag.h"
 #include "taunet/model.h"
 #include "taunet/train.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct tn_trainer {
     tn_config rc;          /* resolved configuration (steps, eval-every filled in) */
@@ -47,4 +50,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
                    double ba, double samples_per_s, double seconds);
 int tn_trainer_save(tn_trainer *t);
 void tn_trainer_report(tn_trainer *t, const tn_train_summary *s);
+#ifdef __cplusplus
+}
+#endif
 #endif
