@@ -14,6 +14,7 @@
 #include "taunet/backend.h"
 #include "taunet/model.h"
 #include "run/planner.h"
+#include "run/step.h"
 #include "run/trainer.h"
 
 static int (*g_gemm)(tn_backend *, int, int, int, int, int, float, const float *, int, const float *,
@@ -51,44 +52,16 @@ static int cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The ops of one step, none of which waits for the host (what a graph captures). */
-static int step_ops(tn_model *m, const float *x, const int32_t *y, int n) {
-    return tn_model_forward(m, x, n, 1) || tn_model_loss_issue(m, y, n, 1) || tn_model_backward(m, x, n) ||
-                   tn_model_update(m)
-               ? tn_model_backend(m)->err->code
-               : 0;
-}
-
-/* One step as train runs it: the step's lr, the step (eager, or the graph replayed), the loss read
- * (kept in g_loss: the last one is reported, so a replay that did nothing shows). */
+/* One step as train runs it (run/step.c: the step, its graph replayed once captured); the loss
+ * of the last one is kept (g_loss) and reported, so a replay that did nothing shows. eager: force
+ * the eager path (the GEMM-timed step). */
 static double g_loss;
-static int step(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c, void *graph) {
-    tn_backend *be = tn_model_backend(m);
+static int step(tn_stepper *s, const float *x, const int32_t *y, int n, const tn_config *c, int eager) {
     double out[2];
-    if (tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd)) return be->err->code;
-    if (graph ? be->graph_launch(be, graph) : step_ops(m, x, y, n)) return be->err->code;
-    if (tn_model_loss_read(m, out)) return be->err->code;
+    if (tn_step(s, x, y, n, (float)c->lr, (float)c->momentum, (float)c->wd, eager, NULL, NULL, out))
+        return tn_model_backend(s->m)->err->code;
     g_loss = out[0] / n;
     return 0;
-}
-
-/* The step captured as a graph after the eager warm-up (which sized every buffer), or NULL when the
- * backend cannot capture, --graph is off, or the capture fails (the benchmark then runs eagerly). */
-static void *capture(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c) {
-    tn_backend *be = tn_model_backend(m);
-    void *g = NULL;
-    if (!c->graph || !be->capture_begin || tn_model_set_hyper(m, (float)c->lr, (float)c->momentum, (float)c->wd) ||
-        be->capture_begin(be)) {
-        tn_err_clear(be->err);
-        return NULL;
-    }
-    int ops = step_ops(m, x, y, n);
-    if (be->capture_end(be, &g) || ops) {
-        if (g) be->graph_free(be, g);
-        g = NULL;
-    }
-    tn_err_clear(be->err);
-    return g;
 }
 
 /* sgemm alone on the shapes of one step (forward, dH, dW per layer), as GFLOP/s. */
@@ -157,32 +130,33 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
         rc = tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
         goto model;
     }
-    for (int i = 0; i < (warmup > 0 ? warmup : 1) && !rc; i++) rc = step(m, x, y, n, c, NULL);
-    void *graph = rc ? NULL : capture(m, x, y, n, c);
-    r->graph = graph != NULL;
-    /* two more steps (the first replays upload the graph); eagerly too, so both modes run the same
-     * sequence of steps and end at the same loss */
-    for (int i = 0; i < 2 && !rc; i++) rc = step(m, x, y, n, c, graph);
+    /* warm-up: the first step of the batch size runs eagerly (it sizes every buffer), the second
+     * captures the graph when the backend can; two more steps after (the first replays upload
+     * the graph) */
+    tn_stepper st;
+    tn_stepper_init(&st, m, n, c->graph);
+    for (int i = 0; i < (warmup > 2 ? warmup : 2) + 2 && !rc; i++) rc = step(&st, x, y, n, c, 0);
+    r->graph = st.graph != NULL;
     g_gemm = be->gemm, g_gemm_dev = be->gemm_dev;
     double gemm_total = 0.0, all_total = 0.0;
     for (int k = 0; k < repeats && !rc; k++) {
         /* GEMM timing syncs after each call; time a plain repeat and a wrapped one separately so
          * the reported step time is not inflated by the wrapper's synchronisation. */
         double t0 = tn_now();
-        for (int i = 0; i < steps && !rc; i++) rc = step(m, x, y, n, c, graph);
+        for (int i = 0; i < steps && !rc; i++) rc = step(&st, x, y, n, c, 0);
         be->sync(be);
         times[k] = (tn_now() - t0) / steps;
         be->gemm = timed_gemm, be->gemm_dev = timed_gemm_dev;
         g_gemm_s = 0.0;
         be->sync(be);
         t0 = tn_now();
-        rc = rc ? rc : step(m, x, y, n, c, NULL);
+        rc = rc ? rc : step(&st, x, y, n, c, 1);
         be->sync(be);
         all_total += tn_now() - t0;
         gemm_total += g_gemm_s;
         be->gemm = g_gemm, be->gemm_dev = g_gemm_dev;
     }
-    if (graph) be->graph_free(be, graph);
+    tn_stepper_free(&st);
     if (rc) {
         rc = tn_fail(e, berr.code ? berr.code : TN_ERUNTIME, "bench: %s", berr.msg);
         goto model;

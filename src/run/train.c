@@ -16,6 +16,7 @@
 #include "taunet/backend.h"
 #include "taunet/data.h"
 #include "taunet/model.h"
+#include "run/step.h"
 #include "run/trainer.h"
 
 static volatile sig_atomic_t g_interrupted = 0;
@@ -53,41 +54,11 @@ static int diverged(const tn_trainer *t, double loss) {
     return !isfinite(loss) || loss > 1e4 * fmax(1.0, t->st.first_loss);
 }
 
-/* The whole step (forward, loss, backward, update) as issued ops, with no host synchronisation.
- * The learning rate is not among them: it is read from the model's hyp (tn_model_set_hyper, done
- * before the step), so a captured step serves every lr of a schedule. */
-static int step_ops(tn_trainer *t, const float *x, const int32_t *y, int n) {
-    if (tn_model_forward(t->mdl, x, n, 1) || tn_model_loss_issue(t->mdl, y, n, 1) ||
-        tn_model_backward(t->mdl, x, n) || tn_model_update(t->mdl))
-        return t->be->err->code;
-    return 0;
-}
-
-/* Replays the captured step, capturing it first when the batch size changed. The batch's rows
- * were gathered into the fixed input buffer and the step's lr written to the model's hyp before
- * (outside the graph). A capture that fails turns graphs off for the run, with one warning, and
- * the step runs eagerly. */
-static int graph_step(tn_trainer *t, const float *x, const int32_t *y, int n) {
-    tn_backend *be = t->be;
-    if (!t->graph || t->graph_n != n) {
-        if (t->graph) be->graph_free(be, t->graph);
-        t->graph = NULL;
-        void *g = NULL;
-        int rc = be->capture_begin(be);
-        if (!rc) {
-            int ops = step_ops(t, x, y, n);
-            rc = be->capture_end(be, &g) || ops;
-        }
-        if (rc || !g) {
-            if (g) be->graph_free(be, g);
-            fprintf(stderr, "taunet: CUDA graph capture failed (%s); continuing without graphs\n", be->err->msg);
-            tn_err_clear(be->err);
-            t->graph_off = 1;
-            return step_ops(t, x, y, n);
-        }
-        t->graph = g, t->graph_n = n;
-    }
-    return be->graph_launch(be, t->graph) ? be->err->code : 0;
+/* Whether an eager step ends the run at its weights (so it must not update them): a diverged
+ * loss, or (GD) the target reached. */
+static int stops_here(void *ctx, double loss) {
+    const tn_trainer *t = ctx;
+    return diverged(t, loss) || (t->rc.opt == TN_OPT_GD && t->rc.target_loss > 0 && loss <= t->rc.target_loss);
 }
 
 /* One optimisation step t (0-based). Writes the batch loss and accuracy. */
@@ -113,31 +84,12 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     double out[2];
     float lr = (float)tn_lr_at(c, step, t->total, t->spe);
     t->lr = lr;
-    if (tn_model_set_hyper(t->mdl, lr, (float)c->momentum, (float)c->wd)) return be->err->code;
     /* CUDA graphs need a step without host synchronisation, so the update cannot wait for the
      * loss: not with a GD target (whose converged step must keep its weights). */
-    int graphs = c->graph && be->capture_begin && !t->graph_off && !(c->opt == TN_OPT_GD && c->target_loss > 0);
-    /* replay the graph of this batch size, or capture it when an eager step of this size ran before
-     * (it sized the buffers): the full batch size once it ran eagerly (also between remainders, as
-     * in 64, 36, 64, 36), another size when it repeats back to back; a remainder batch otherwise
-     * runs eagerly and leaves the graph of the full batches in place */
-    int again = t->prev_n == n || (n == c->batch && t->eager_full);
-    t->prev_n = n;
-    if (graphs && ((t->graph && t->graph_n == n) || again)) {
-        if (graph_step(t, x, y, n)) return be->err->code;
-        if (!t->graph_off) t->graph_steps++;
-        if (tn_model_loss_read(t->mdl, out)) return be->err->code;
-        *loss = out[0] / n, *acc = out[1] / n;
-        return 0;
-    }
-    if (n == c->batch) t->eager_full = 1;
-    if (tn_model_forward(t->mdl, x, n, 1) || tn_model_loss(t->mdl, y, n, 1, out)) return be->err->code;
+    int may_stop = c->opt == TN_OPT_GD && c->target_loss > 0;
+    if (tn_step(&t->step, x, y, n, lr, (float)c->momentum, (float)c->wd, may_stop, stops_here, t, out))
+        return be->err->code;
     *loss = out[0] / n, *acc = out[1] / n;
-    /* No update when the caller will stop here: a diverged loss, or (GD) the target reached at
-     * these weights, so the stored weights are those of the recorded step. */
-    if (diverged(t, *loss)) return 0;
-    if (c->opt == TN_OPT_GD && c->target_loss > 0 && *loss <= c->target_loss) return 0;
-    if (tn_model_backward(t->mdl, x, n) || tn_model_update(t->mdl)) return be->err->code;
     return 0;
 }
 
@@ -233,7 +185,7 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
     sum->best_train_loss = t.st.best_train_loss, sum->best_test_acc = t.st.best_test_acc;
     sum->seconds = t.st.seconds;
     sum->s_per_step = step > 0 ? t.st.seconds / (double)step : 0.0;
-    sum->graph_steps = t.graph_steps;
+    sum->graph_steps = t.step.replayed;
     if (status == TN_STATUS_DIVERGED)
         snprintf(sum->reason, sizeof sum->reason, "loss became non-finite or exceeded 1e4 x max(1, initial loss) at step %ld", sum->diverged_step);
     /* A halted or interrupted run is continued with --resume; its summary says so. */

@@ -192,6 +192,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
         if (tn_model_init(t->mdl, rc->seed)) return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);
     }
     if (tn_diag_open(&t->diag, t->mdl, rc, e)) return e->code;
+    tn_stepper_init(&t->step, t->mdl, rc->batch, rc->graph);
     if (tn_run_dir_write_config(t->dir, rc, params, bytes, t->be->name, e)) return e->code;
     if (!quiet) {
         if (rc->restart)
@@ -204,8 +205,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
 void tn_trainer_close(tn_trainer *t) {
     if (t->be) {
         tn_backend *be = t->be;
-        if (t->graph) be->graph_free(be, t->graph);
-        t->graph = NULL;
+        if (t->mdl) tn_stepper_free(&t->step);
         if (t->mdl) tn_diag_close(&t->diag, t->mdl);
         tn_model_destroy(t->mdl);
         t->mdl = NULL;

@@ -3,6 +3,7 @@
 #ifndef TAUNET_TRAINER_H
 #define TAUNET_TRAINER_H
 #include "run/run_dir.h"
+#include "run/step.h"
 #include "taunet/backend.h"
 #include "taunet/data.h"
 #include "taunet/diag.h"
@@ -28,13 +29,7 @@ typedef struct tn_trainer {
     long perm_epoch;
     long total, spe;             /* step budget, steps per epoch */
     float lr;                    /* lr of the last step */
-    /* CUDA graph of one step (backends with capture): replayed while the batch size stays the one
-     * it was captured with (lr is read from device memory); captured on the second step in a row
-     * of that size (the eager one before sizes the scratch buffer) */
-    void *graph;
-    long graph_steps; /* steps run by replaying it (summary.json: graph_steps) */
-    int graph_n, prev_n, graph_off;
-    int eager_full; /* a step of the full batch size ran eagerly (so the buffers are sized) */
+    tn_stepper step;             /* the step and its CUDA graph (run/step.h) */
     tn_ckpt_state st;
     char dir[1100];
     char run_id[17];             /* tn_config_identity_hex, in every metrics line */
