@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli_util.h"
+#include "taunet/config.h"
 
 namespace {
 
@@ -844,23 +845,40 @@ TEST(CliOutputs, ExportWithoutBnToOutDir) {
     EXPECT_FALSE(cli::exists(t / "run/export"));
 }
 
+// Help, the parser and the canonical writer read one flag table: every flag of it is in
+// `taunet help train` (as a whole word: "--n" does not count inside "--n-test"), every flag the
+// parser accepts is in it, and the canonical flags are exactly its canonical rows, in its order.
 TEST(CliOutputs, HelpTrainListsEveryFlag) {
     cli::Result r = cli::taunet({"help", "train"});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.err, "");
-    for (const char *flag : {"--arch", "--width", "--depth", "--tau", "--bn", "--data", "--n", "--subset",
-                             "--label-noise", "--preprocess", "--loss", "--opt", "--batch", "--lr", "--momentum",
-                             "--wd", "--schedule", "--steps", "--epochs", "--eval-every", "--target-loss", "--train",
-                             "--seed", "--backend", "--threads", "--diag", "--out", "--resume"}) {
-        // the flag as a whole word: "--n" does not count as found inside "--n-test"
+    int n;
+    const tn_flag *flags = tn_flags(&n);
+    ASSERT_GE(n, 40);
+    std::string canon_names;
+    for (int i = 0; i < n; i++) {
+        std::string f = flags[i].name;
         bool found = false;
-        std::string f = flag;
         for (size_t at = r.out.find(f); at != std::string::npos && !found; at = r.out.find(f, at + 1)) {
             char next = at + f.size() < r.out.size() ? r.out[at + f.size()] : ' ';
             found = !(std::isalnum((unsigned char)next) || next == '-' || next == '_');
         }
-        EXPECT_TRUE(found) << flag << " is not in 'taunet help train'";
+        EXPECT_TRUE(found) << f << " is not in 'taunet help train'";
+        if ((flags[i].props & TN_FLAG_CANON) && f != "--epochs") canon_names += f + ";";  // --steps 200 by default
     }
+    tn_config c;
+    tn_config_defaults(&c);
+    char text[8192];
+    ASSERT_EQ(tn_config_to_flags(&c, text, sizeof text), 0);
+    std::string written;
+    for (const auto &l : cli::lines(text))
+        if (l.rfind("--", 0) == 0) written += l + ";";
+    EXPECT_EQ(written, canon_names);
+    tn_err e{};
+    char bogus[] = "--no-such-flag", one[] = "1";
+    char *argv[] = {bogus, one};
+    EXPECT_EQ(tn_config_parse(&c, 2, argv, &e), TN_EINPUT);
+    EXPECT_EQ(tn_flag_find("--no-such-flag"), nullptr);
 }
 
 // ================================================================== the bundled sample

@@ -57,6 +57,53 @@ typedef struct tn_config {
     int restart; /* resume names a run killed before its first checkpoint: start it again from step 0 in place */
 } tn_config;
 
+/* The names of things, each list once (src/config/names.c), NULL-terminated: the --arch values
+ * (indexed by tn_arch), off/on, and the values of the other choice flags. */
+extern const char *const tn_arch_names[], *const tn_onoff_names[], *const tn_label_names[], *const tn_prep_names[],
+    *const tn_loss_names[], *const tn_opt_names[], *const tn_train_names[], *const tn_backend_names[],
+    *const tn_math_names[], *const tn_data_names[], *const tn_diag_names[];
+const char *tn_arch_name(int arch);
+/* The index of v in names, or -1. */
+int tn_name_index(const char *const *names, const char *v);
+/* names joined by sep into buf; returns the length. */
+size_t tn_names_join(const char *const *names, const char *sep, char *buf, size_t cap);
+
+/* The diagnostics (--diag), bit i named tn_diag_names[i]; formulas in docs/DIAGNOSTICS.md. */
+enum {
+    TN_DIAG_NORMS = 1,       /* per-layer mean ||h_l|| over the evaluation rows */
+    TN_DIAG_DIST = 2,        /* per-layer ||W_l - W_l(0)||_F / ||W_l(0)||_F */
+    TN_DIAG_SPECTRAL = 4,    /* per-layer ||W_l||_2 by power iteration */
+    TN_DIAG_CHAIN = 8,       /* ||prod_l (I + tau W_l)||_2 (PlainNet: ||prod_l W_l||_2) */
+    TN_DIAG_GRAD = 16,       /* per-layer and total gradient norms of the last step */
+    TN_DIAG_MARGINS = 32,    /* quantiles of f(x)_y - max_{j!=y} f(x)_j over the training set */
+    TN_DIAG_COMPLEXITY = 64, /* Bartlett et al. 2017 spectral complexity R_A, margins / R_A */
+    TN_DIAG_SHARPNESS = 128, /* E[L(W + eps)] - L(W), eps ~ N(0, (sigma |w|)^2) */
+    TN_DIAG_ALL = 255,
+};
+#define TN_DIAG_INVALID 0x80000000u
+/* Parses a comma list of tn_diag_names, or "all", or ""/"none". */
+unsigned tn_diag_mask(const char *list, tn_err *e);
+
+/* The flags of `taunet train`, one table (src/config/flags.c): the parser, `taunet help train`,
+ * the canonical writer, config.json, resume's rules and sweep's list syntax all read it. */
+enum {
+    TN_FLAG_CANON = 1,     /* part of the run's configuration: in the canonical flags (checkpoints) */
+    TN_FLAG_RESUMABLE = 2, /* may change when a run resumes */
+    TN_FLAG_RANGES = 4,    /* an integer: sweep lists also take ranges a:b[:s] */
+    TN_FLAG_SEMI = 8,      /* its values contain commas: sweep lists separate them with ';' */
+};
+typedef struct tn_flag {
+    const char *name;     /* "--width" */
+    const char *metavar;  /* "M" */
+    const char *section;  /* of `taunet help train` */
+    const char *help;     /* one line */
+    unsigned props;
+    const char *json;     /* the config.json key, NULL: not written there */
+} tn_flag;
+/* The table, in help and canonical order; n flags. */
+const tn_flag *tn_flags(int *n);
+const tn_flag *tn_flag_find(const char *name);
+
 void tn_config_defaults(tn_config *c);
 /* Parses train flags argv[0..argc). Unknown flag, bad value, or inconsistent combination:
  * TN_EINPUT with one line naming the flag and what it accepts. */
@@ -69,10 +116,10 @@ double tn_config_tau(const tn_config *c);
 int tn_config_to_flags(const tn_config *c, char *buf, size_t cap);
 void tn_config_to_json(const tn_config *c, tn_json *j);
 
-/* The flags a resumed run may change (the budget and the engine): copied from src to dst.
- * TN_RESUMABLE_FLAGS names them for messages. */
-#define TN_RESUMABLE_FLAGS "--steps, --epochs, --halt-after, --threads, --backend, --gpu, --eval-every, --ckpt-every, --target-loss"
+/* The flags a resumed run may change (TN_FLAG_RESUMABLE: the budget and the engine), copied from
+ * src to dst; tn_resumable_names lists them for messages ("--steps, --epochs, ..."). */
 void tn_config_copy_resumable(tn_config *dst, const tn_config *src);
+const char *tn_resumable_names(void);
 /* A run's identity: FNV-1a 64 of the canonical flags with the resumable ones at their defaults,
  * so it stays the same across resumes; the seed is among the flags. Stored in config.json, the
  * checkpoint and every metrics line (docs/FORMATS.md), and compared on resume. */

@@ -9,21 +9,7 @@
 extern "C" {
 #endif
 
-enum {
-    TN_DIAG_NORMS = 1,       /* per-layer mean ||h_l|| over the evaluation rows */
-    TN_DIAG_DIST = 2,        /* per-layer ||W_l - W_l(0)||_F / ||W_l(0)||_F */
-    TN_DIAG_SPECTRAL = 4,    /* per-layer ||W_l||_2 by power iteration */
-    TN_DIAG_CHAIN = 8,       /* ||prod_l (I + tau W_l)||_2 (PlainNet: ||prod_l W_l||_2) */
-    TN_DIAG_GRAD = 16,       /* per-layer and total gradient norms of the last step */
-    TN_DIAG_MARGINS = 32,    /* quantiles of f(x)_y - max_{j!=y} f(x)_j over the training set */
-    TN_DIAG_COMPLEXITY = 64, /* Bartlett et al. 2017 spectral complexity R_A, margins / R_A */
-    TN_DIAG_SHARPNESS = 128, /* E[L(W + eps)] - L(W), eps ~ N(0, (sigma |w|)^2) */
-    TN_DIAG_ALL = 255,
-};
-#define TN_DIAG_INVALID 0x80000000u
-
-/* Parses "norms,dist,spectral,chain,grad,margins,complexity,sharpness" or "all" or ""/"none". */
-unsigned tn_diag_mask(const char *list, tn_err *e);
+/* The TN_DIAG_* bits and tn_diag_mask are in taunet/config.h, with the names. */
 
 typedef struct tn_diag {
     unsigned mask;

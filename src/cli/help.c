@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "taunet/config.h"
 
 static const char *usage =
     "taunet: a training engine for deep-learning-theory experiments\n"
@@ -18,48 +19,6 @@ static const char *usage =
     "  help CMD  the flags of a command\n"
     "\n"
     "exit codes: 0 done (a diverged run is a result), 2 bad usage or input, 1 runtime failure\n";
-
-static const char *train_help =
-    "usage: taunet train [flags]        (every flag takes a value: --flag V or --flag=V)\n"
-    "model\n"
-    "  --arch plain|resnet              PlainNet h=relu(W h) or tau-ResNet h=relu(h + tau W h) [resnet]\n"
-    "  --width M  --depth L             width and depth: A, then L-1 hidden W, then B [128, 10]\n"
-    "  --tau T|1/sqrt(L)|1/L|L^-1/4     residual branch scale, a number or a rule of L [1/sqrt(L)]\n"
-    "  --bn on|off                      BatchNorm1d on every hidden W h (PyTorch semantics) [off]\n"
-    "data\n"
-    "  --data synthetic|mnist:DIR|fashion:DIR|cifar10:DIR        [synthetic]\n"
-    "  --n N  --n-test N                synthetic: train / test points on the unit sphere [512, 512]\n"
-    "  --input-dim P  --classes D       synthetic: dimension and classes [64, 10]\n"
-    "  --labels uniform|teacher         synthetic: random labels or a random teacher net [teacher]\n"
-    "  --subset N                       keep the first N training examples (file order; 0: all)\n"
-    "  --label-noise F                  replace a fraction F of training labels by random ones\n"
-    "  --preprocess scale|standardize|unitnorm|none   [scale for images, unitnorm for synthetic]\n"
-    "training\n"
-    "  --loss mse|xent                  1/2||f-y||^2 with one-hot y, or softmax cross-entropy [xent]\n"
-    "  --opt gd|sgd  --batch B          full-batch GD, or minibatch SGD shuffled per epoch [sgd, 128]\n"
-    "  --lr LR  --momentum MU  --wd WD  [0.05, 0, 0]\n"
-    "  --schedule constant|step:E1,E2|cosine  --lr-gamma G  --warmup S   [constant, 0.1, 0]\n"
-    "  --steps S | --epochs E           step budget; --steps 0 evaluates the initialization [200]\n"
-    "  --eval-every K                   evaluate train and test sets every K steps [steps/10]\n"
-    "  --target-loss EPS                stop as converged when the training loss <= EPS\n"
-    "  --train all|hidden|last          what trains (hidden: A and B frozen; last: only B) [all]\n"
-    "  --seed S                         weights, data, shuffling, label noise [0]\n"
-    "engine and output\n"
-    "  --backend auto|cpu|cuda  --threads T  --gpu N  --math fp32|tf32  --graph on|off\n"
-    "  --diag LIST                      norms,dist,spectral,chain,grad,margins,complexity,sharpness\n"
-    "                                   or all: logged per evaluation (docs/DIAGNOSTICS.md)\n"
-    "  --sharp-sigma S --sharp-draws K  sharpness: relative perturbation scale and draws [0.01, 5]\n"
-    "  --out DIR                        run directory [runs/<time>-<arch>-m<W>-L<D>-s<seed>]\n"
-    "  --ckpt-every K                   checkpoint every K steps (and at the end, unless diverged) [0]\n"
-    "  --resume DIR                     continue DIR bit-exactly; may change --steps/--epochs,\n"
-    "                                   --halt-after, --threads, --backend, --gpu, --eval-every,\n"
-    "                                   --ckpt-every, --target-loss; refuses files of another run\n"
-    "                                   (run_id); a run killed before its first checkpoint restarts\n"
-    "                                   from step 0 in place\n"
-    "  --halt-after N                   stop after N steps of this invocation (status halted;\n"
-    "                                   continue with --resume) for time-sliced jobs\n"
-    "outputs: DIR/config.json, DIR/metrics.jsonl (one line per evaluation), DIR/summary.json\n"
-    "(status finished|converged|diverged|halted|interrupted|failed), DIR/checkpoint.bin\n";
 
 static const char *export_help =
     "usage: taunet export RUN_DIR [--out DIR]\n"
@@ -116,9 +75,29 @@ static const char *bench_help =
 
 static const char *info_help = "usage: taunet info\nprints the version, backends, threads and memory\n";
 
+/* `taunet help train`, from the flag table: one line per flag under its section. */
+static void train_help(void) {
+    int n;
+    const tn_flag *f = tn_flags(&n);
+    const char *section = NULL;
+    puts("usage: taunet train [flags]        (every flag takes a value: --flag V or --flag=V)");
+    for (int i = 0; i < n; i++) {
+        if (!section || strcmp(section, f[i].section)) puts(section = f[i].section);
+        char head[96];
+        snprintf(head, sizeof head, "%s %s", f[i].name, f[i].metavar);
+        const char *star = (f[i].props & TN_FLAG_RESUMABLE) ? "* " : "";
+        if (strlen(head) > 34) printf("  %s\n%37s%s%s\n", head, "", star, f[i].help);
+        else printf("  %-34s %s%s\n", head, star, f[i].help);
+    }
+    puts("* may change on --resume; any other change is refused. --resume refuses the files of another run\n"
+         "  (run_id); a run killed before its first checkpoint restarts from step 0 in place.\n"
+         "outputs: DIR/config.json, DIR/metrics.jsonl (one line per evaluation), DIR/summary.json\n"
+         "(status finished|converged|diverged|halted|interrupted|failed), DIR/checkpoint.bin");
+}
+
 int tn_cli_help(const char *cmd) {
     if (!cmd) fputs(usage, stdout);
-    else if (!strcmp(cmd, "train")) fputs(train_help, stdout);
+    else if (!strcmp(cmd, "train")) train_help();
     else if (!strcmp(cmd, "export")) fputs(export_help, stdout);
     else if (!strcmp(cmd, "sweep")) fputs(sweep_help, stdout);
     else if (!strcmp(cmd, "report")) fputs(report_help, stdout);

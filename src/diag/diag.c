@@ -9,28 +9,6 @@
 
 #include "diag/diag_internal.h"
 
-static const char *names[] = {"norms", "dist", "spectral", "chain", "grad", "margins", "complexity", "sharpness"};
-
-unsigned tn_diag_mask(const char *list, tn_err *e) {
-    unsigned mask = 0;
-    if (!list || !*list || !strcmp(list, "none")) return 0;
-    if (!strcmp(list, "all")) return TN_DIAG_ALL;
-    const char *s = list;
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        int found = 0;
-        for (int i = 0; i < 8; i++)
-            if (strlen(names[i]) == len && !strncmp(names[i], s, len)) mask |= 1u << i, found = 1;
-        if (!found) {
-            tn_fail(e, TN_EINPUT, "--diag: '%.*s' is not a diagnostic; use a comma list of norms, dist, spectral, chain, grad, margins, complexity, sharpness, or all", (int)len, s);
-            return TN_DIAG_INVALID;
-        }
-        s = comma ? comma + 1 : s + len;
-    }
-    return mask;
-}
-
 unsigned tn_diag_keep(unsigned mask) {
     if (!mask) return 0;
     return TN_KEEP_DIAG | ((mask & TN_DIAG_DIST) ? TN_KEEP_W0 : 0) | ((mask & TN_DIAG_SHARPNESS) ? TN_KEEP_SHARP : 0) |

@@ -1,6 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 /* `--resume DIR`: rebuild the configuration of the run in DIR and apply the few flags that may
- * change when a run continues (TN_RESUMABLE_FLAGS).
+ * change when a run continues (the resumable flags of the flag table).
  *
  * The configuration comes from DIR/checkpoint.bin. A run is one identity (tn_config_identity),
  * stored in config.json, in the checkpoint and in every metrics line; a checkpoint copied in from
@@ -70,7 +70,7 @@ static int apply_overrides(const char *dir, const tn_config *stored, int argc, c
         }
         char *end = strchr(flag, '\n');
         if (end) *end = '\0';
-        return tn_fail(e, TN_EINPUT, "--resume %s: %s cannot change when resuming (only " TN_RESUMABLE_FLAGS " can); start a new run with --out instead", dir, flag);
+        return tn_fail(e, TN_EINPUT, "--resume %s: %s cannot change when resuming (only %s can); start a new run with --out instead", dir, flag, tn_resumable_names());
     }
     snprintf(base.resume, sizeof base.resume, "%s", dir);
     *c = base;

@@ -34,15 +34,14 @@ int tn_run_dir_create(const tn_config *c, char *dir, size_t cap, tn_err *e) {
             return tn_fail(e, TN_EINPUT, "--out %s already holds a run; choose another directory, or continue it with --resume %s", dir, dir);
         if (tn_remove_stale_temps(dir, NULL, e)) return e->code;
     } else {
-        static const char *arch[] = {"plain", "resnet", "resnet-cifar"};
-        char stamp[32];
+            char stamp[32];
         time_t t = time(NULL);
         struct tm tm;
         localtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
         for (int k = 0; k < 1000; k++) {
             snprintf(dir, cap, k ? "runs/%s-%s-m%d-L%d-s%llu-%d" : "runs/%s-%s-m%d-L%d-s%llu", stamp,
-                     arch[c->arch], c->width, c->depth, (unsigned long long)c->seed, k);
+                     tn_arch_name(c->arch), c->width, c->depth, (unsigned long long)c->seed, k);
             struct stat st;
             if (stat(dir, &st) != 0) break;
         }

@@ -62,11 +62,10 @@ static int resolve(tn_trainer *t, tn_err *e) {
 static void print_table(tn_trainer *t, long long params, double gib) {
     const tn_config *c = &t->rc;
     char tau[64];
-    static const char *arch[] = {"plain", "resnet", "resnet-cifar"};
     printf("taunet %s | backend %s | run %s (id %s, seed %llu)\n", TAUNET_VERSION, t->be->name, t->dir, t->run_id,
            (unsigned long long)c->seed);
     printf("  model   %s width %d depth %d tau %s (=%.6g) bn %s | params %lld | memory est %.3f GiB\n",
-           arch[c->arch], c->width, c->depth, tn_tau_rule_name(c, tau, sizeof tau), tn_config_tau(c),
+           tn_arch_name(c->arch), c->width, c->depth, tn_tau_rule_name(c, tau, sizeof tau), tn_config_tau(c),
            c->bn ? "on" : "off", params, gib);
     printf("  data    train %d x %d, test %d, classes %d%s\n", t->train.n, t->train.p, t->test.n,
            t->train.d, c->data.label_noise > 0 ? " (label noise)" : "");

@@ -12,19 +12,16 @@
 
 #include "taunet/io.h"
 
-/* Values of these contain commas (step:30,60; norms,margins; paths), so their lists use ';'. */
+/* The list syntax of a flag, from the flag table: values that contain commas (step:30,60;
+ * norms,margins; paths) separate their lists with ';'; integer flags also take ranges. */
 char tn_sweep_separator(const char *flag) {
-    return (!strcmp(flag, "--schedule") || !strcmp(flag, "--diag") || !strcmp(flag, "--data")) ? ';' : ',';
+    const tn_flag *f = tn_flag_find(flag);
+    return f && (f->props & TN_FLAG_SEMI) ? ';' : ',';
 }
 
-/* Flags whose values are integers: these also accept ranges a:b and a:b:s. */
 static int is_int_flag(const char *flag) {
-    static const char *f[] = {"--width", "--depth", "--n", "--n-test", "--input-dim", "--classes",
-                              "--subset", "--batch", "--warmup", "--steps", "--eval-every", "--seed",
-                              "--gpu", "--threads", "--ckpt-every", "--sharp-draws"};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (!strcmp(flag, f[i])) return 1;
-    return 0;
+    const tn_flag *f = tn_flag_find(flag);
+    return f && (f->props & TN_FLAG_RANGES);
 }
 
 void tn_sweep_free_values(char **vals, int n) {
