@@ -1,5 +1,5 @@
-/* A configuration: its defaults, the argv parser over the flag table (flags.c), the checks of
- * the combination, and tau from its rule. Every rejection is one line naming the flag, the value
+/* A configuration: its defaults, the checks of the combination, and tau from its rule (the argv
+ * parser is flags.c, over the flag table). Every rejection is one line naming the flag, the value
  * and what is accepted. */
 #include "taunet/config.h"
 
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/flags_impl.h"
 #include "taunet/backend.h" /* TN_LOSS_XENT */
 
 void tn_config_defaults(tn_config *c) {
@@ -37,28 +36,6 @@ void tn_config_defaults(tn_config *c) {
     c->graph = 1;
     c->sharp_sigma = 0.01;
     c->sharp_draws = 5;
-}
-
-int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e) {
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        char flag[64];
-        const char *val;
-        if (strncmp(a, "--", 2) != 0)
-            return tn_fail(e, TN_EINPUT, "unexpected argument '%s'; flags look like --width 128", a);
-        const char *eq = strchr(a, '=');
-        size_t fl = eq ? (size_t)(eq - a) : strlen(a);
-        if (fl >= sizeof flag) return tn_fail(e, TN_EINPUT, "unknown flag '%s'; see 'taunet help train'", a);
-        memcpy(flag, a, fl);
-        flag[fl] = '\0';
-        const tn_flag_row *f = tn_flag_row_find(flag);
-        if (!f) return tn_fail(e, TN_EINPUT, "unknown flag '%s'; see 'taunet help train'", flag);
-        if (eq) val = eq + 1;
-        else if (i + 1 >= argc) return tn_fail(e, TN_EINPUT, "%s needs a value; see 'taunet help train'", a);
-        else val = argv[++i];
-        if (tn_flag_parse(f, c, val, e)) return e->code;
-    }
-    return tn_config_validate(c, e);
 }
 
 int tn_config_validate(const tn_config *c, tn_err *e) {

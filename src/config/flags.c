@@ -275,7 +275,29 @@ const tn_flag *tn_flag_find(const char *name) {
     return r ? &r->pub : NULL;
 }
 
-int tn_flag_parse(const tn_flag_row *f, tn_config *c, const char *v, tn_err *e) { return parse_field(f, c, v, e); }
+int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e) {
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        char flag[64];
+        const char *val;
+        if (strncmp(a, "--", 2) != 0)
+            return tn_fail(e, TN_EINPUT, "unexpected argument '%s'; flags look like --width 128", a);
+        const char *eq = strchr(a, '=');
+        size_t fl = eq ? (size_t)(eq - a) : strlen(a);
+        if (fl >= sizeof flag) return tn_fail(e, TN_EINPUT, "unknown flag '%s'; see 'taunet help train'", a);
+        memcpy(flag, a, fl);
+        flag[fl] = '\0';
+        const tn_flag_row *f = tn_flag_row_find(flag);
+        if (!f) return tn_fail(e, TN_EINPUT, "unknown flag '%s'; see 'taunet help train'", flag);
+        if (eq) val = eq + 1;
+        else if (i + 1 >= argc) return tn_fail(e, TN_EINPUT, "%s needs a value; see 'taunet help train'", a);
+        else val = argv[++i];
+        if (parse_field(f, c, val, e)) return e->code;
+    }
+    return tn_config_validate(c, e);
+}
+
+
 
 void tn_config_copy_resumable(tn_config *dst, const tn_config *src) {
     for (int i = 0; i < NROWS; i++) {

@@ -27,7 +27,6 @@ _Static_assert(sizeof(tn_arch) == sizeof(int) && sizeof(tn_opt) == sizeof(int) &
 
 const tn_flag_row *tn_flag_rows(int *n);
 const tn_flag_row *tn_flag_row_find(const char *name);
-int tn_flag_parse(const tn_flag_row *f, tn_config *c, const char *v, tn_err *e);
 /* The canonical value text; 0 when the flag is left out. */
 int tn_flag_value(const tn_flag_row *f, const tn_config *c, char *buf, size_t cap);
 void tn_schedule_str(const tn_config *c, char *buf, size_t cap);

@@ -91,17 +91,6 @@ void tn_plan_layout(tn_plan *p) {
     p->bn_half = p->arena_len[TN_ARENA_BN] / 2;
 }
 
-int tn_plan_make(const tn_config *c, int p, int d, tn_plan **plan, tn_err *e) {
-    *plan = tn_plan_new(p, d, c->loss);
-    if (!*plan) return tn_fail(e, TN_ERUNTIME, "model plan: out of memory");
-    int rc = tn_plan_fc(*plan, c, e);
-    if (rc) {
-        tn_plan_free(*plan);
-        *plan = NULL;
-    }
-    return rc;
-}
-
 int tn_plan_tensors(const tn_plan *p, const tn_tensor **t) {
     *t = p->tensors;
     return p->ntensors;
