@@ -49,7 +49,7 @@ static int run_one(const char *name, int argc, char **argv, int p, int d, int wa
     tn_json_str(j, "config", name);
     tn_json_int(j, "width", c.width);
     tn_json_int(j, "depth", c.depth);
-    tn_json_str(j, "arch", c.arch == TN_ARCH_PLAIN ? "plain" : "resnet");
+    tn_json_str(j, "arch", tn_arch_name(c.arch));
     tn_json_bool(j, "bn", c.bn);
     tn_json_int(j, "batch", c.batch);
     tn_json_int(j, "threads", c.threads);
@@ -61,6 +61,7 @@ static int run_one(const char *name, int argc, char **argv, int p, int d, int wa
     tn_json_num(j, "gemm_share", r.gemm_share);
     tn_json_num(j, "sgemm_gflops", r.sgemm_gflops);
     tn_json_num(j, "peak_gib", r.peak_gib);
+    tn_json_int(j, "planned_bytes", (long long)r.planned_bytes);
     tn_json_bool(j, "graph", r.graph);
     tn_json_num(j, "last_loss", r.last_loss);
     tn_json_obj_close(j);

@@ -34,96 +34,87 @@ static int bad_magic(const char *path, uint32_t magic, uint32_t want, tn_err *e)
                    path, kind, magic, want);
 }
 
+/* Validates the images buffer (magic, header, exact pixel size); on success sets *n, *rows, *cols. */
+static int check_images(const char *images_path, const unsigned char *ib, size_t il, uint32_t *n_out,
+                        uint32_t *rows_out, uint32_t *cols_out, tn_err *e) {
+    /* images header: magic, count, rows, cols */
+    if (il < 4)
+        return tn_fail(e, TN_EINPUT, "data: %s: %zu bytes, too short to be an IDX file; " FETCH_HINT,
+                       images_path, il);
+    if (be32(ib) != IDX_IMAGES_MAGIC) return bad_magic(images_path, be32(ib), IDX_IMAGES_MAGIC, e);
+    if (il < 16)
+        return tn_fail(e, TN_EINPUT, "data: %s: truncated: %zu bytes, the IDX images header needs 16; " FETCH_HINT,
+                       images_path, il);
+    const uint32_t n = be32(ib + 4), rows = be32(ib + 8), cols = be32(ib + 12);
+    if (n == 0 || rows == 0 || cols == 0 || n > 0x7fffffffu || (uint64_t)rows * cols > 0x7fffffffu)
+        return tn_fail(e, TN_EINPUT, "data: %s: implausible header (%u images of %ux%u); " FETCH_HINT,
+                       images_path, n, rows, cols);
+    const size_t p = (size_t)rows * cols, npix = (size_t)n * p, have = il - 16;
+    if (have < npix)
+        return tn_fail(e, TN_EINPUT,
+                       "data: %s: truncated: header says %u images of %ux%u but the file holds %zu bytes of "
+                       "pixels (needs %zu); " FETCH_HINT,
+                       images_path, n, rows, cols, have, npix);
+    if (have > npix)
+        return tn_fail(e, TN_EINPUT,
+                       "data: %s: %zu trailing bytes after the %u images of %ux%u the header declares; the "
+                       "file is corrupt or not IDX; " FETCH_HINT,
+                       images_path, have - npix, n, rows, cols);
+    *n_out = n;
+    *rows_out = rows;
+    *cols_out = cols;
+    return 0;
+}
+
+/* Validates the labels buffer against the n images: magic, header, count, exact size, range 0..9. */
+static int check_labels(const char *labels_path, const unsigned char *lb, size_t ll, const char *images_path,
+                        uint32_t n, tn_err *e) {
+    /* labels header: magic, count */
+    if (ll < 4)
+        return tn_fail(e, TN_EINPUT, "data: %s: %zu bytes, too short to be an IDX file; " FETCH_HINT,
+                       labels_path, ll);
+    if (be32(lb) != IDX_LABELS_MAGIC) return bad_magic(labels_path, be32(lb), IDX_LABELS_MAGIC, e);
+    if (ll < 8)
+        return tn_fail(e, TN_EINPUT, "data: %s: truncated: %zu bytes, the IDX labels header needs 8; " FETCH_HINT,
+                       labels_path, ll);
+    const uint32_t nl = be32(lb + 4);
+    if (nl != n)
+        return tn_fail(e, TN_EINPUT,
+                       "data: count mismatch: %s has %u images but %s has %u labels; use the images and "
+                       "labels of the same split (train-* with train-*, t10k-* with t10k-*)",
+                       images_path, n, labels_path, nl);
+    if (ll - 8 < (size_t)n)
+        return tn_fail(e, TN_EINPUT,
+                       "data: %s: truncated: header says %u labels but the file holds %zu; " FETCH_HINT,
+                       labels_path, n, ll - 8);
+    if (ll - 8 > (size_t)n)
+        return tn_fail(e, TN_EINPUT,
+                       "data: %s: %zu trailing bytes after the %u labels the header declares; " FETCH_HINT,
+                       labels_path, ll - 8 - n, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (lb[8 + i] >= 10)
+            return tn_fail(e, TN_EINPUT,
+                           "data: %s: label %u at index %u is out of range (MNIST/Fashion-MNIST labels are "
+                           "0..9); " FETCH_HINT,
+                           labels_path, lb[8 + i], i);
+    return 0;
+}
+
 int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_dataset *out, tn_err *e) {
     memset(out, 0, sizeof *out);
     unsigned char *ib = NULL, *lb = NULL;
     size_t il = 0, ll = 0;
+    uint32_t n = 0, rows = 0, cols = 0;
     int rc = tn_data_read_all(images_path, FETCH_HINT, &ib, &il, e);
     if (rc) return rc;
     rc = tn_data_read_all(labels_path, FETCH_HINT, &lb, &ll, e);
     if (rc) goto done;
+    rc = check_images(images_path, ib, il, &n, &rows, &cols, e);
+    if (rc) goto done;
+    rc = check_labels(labels_path, lb, ll, images_path, n, e);
+    if (rc) goto done;
 
-    /* images header: magic, count, rows, cols */
-    if (il < 4) {
-        rc = tn_fail(e, TN_EINPUT, "data: %s: %zu bytes, too short to be an IDX file; " FETCH_HINT,
-                     images_path, il);
-        goto done;
-    }
-    if (be32(ib) != IDX_IMAGES_MAGIC) {
-        rc = bad_magic(images_path, be32(ib), IDX_IMAGES_MAGIC, e);
-        goto done;
-    }
-    if (il < 16) {
-        rc = tn_fail(e, TN_EINPUT, "data: %s: truncated: %zu bytes, the IDX images header needs 16; " FETCH_HINT,
-                     images_path, il);
-        goto done;
-    }
-    const uint32_t n = be32(ib + 4), rows = be32(ib + 8), cols = be32(ib + 12);
-    if (n == 0 || rows == 0 || cols == 0 || n > 0x7fffffffu || (uint64_t)rows * cols > 0x7fffffffu) {
-        rc = tn_fail(e, TN_EINPUT, "data: %s: implausible header (%u images of %ux%u); " FETCH_HINT,
-                     images_path, n, rows, cols);
-        goto done;
-    }
-    const size_t p = (size_t)rows * cols, npix = (size_t)n * p, have = il - 16;
-    if (have < npix) {
-        rc = tn_fail(e, TN_EINPUT,
-                     "data: %s: truncated: header says %u images of %ux%u but the file holds %zu bytes of "
-                     "pixels (needs %zu); " FETCH_HINT,
-                     images_path, n, rows, cols, have, npix);
-        goto done;
-    }
-    if (have > npix) {
-        rc = tn_fail(e, TN_EINPUT,
-                     "data: %s: %zu trailing bytes after the %u images of %ux%u the header declares; the "
-                     "file is corrupt or not IDX; " FETCH_HINT,
-                     images_path, have - npix, n, rows, cols);
-        goto done;
-    }
-
-    /* labels header: magic, count */
-    if (ll < 4) {
-        rc = tn_fail(e, TN_EINPUT, "data: %s: %zu bytes, too short to be an IDX file; " FETCH_HINT,
-                     labels_path, ll);
-        goto done;
-    }
-    if (be32(lb) != IDX_LABELS_MAGIC) {
-        rc = bad_magic(labels_path, be32(lb), IDX_LABELS_MAGIC, e);
-        goto done;
-    }
-    if (ll < 8) {
-        rc = tn_fail(e, TN_EINPUT, "data: %s: truncated: %zu bytes, the IDX labels header needs 8; " FETCH_HINT,
-                     labels_path, ll);
-        goto done;
-    }
-    const uint32_t nl = be32(lb + 4);
-    if (nl != n) {
-        rc = tn_fail(e, TN_EINPUT,
-                     "data: count mismatch: %s has %u images but %s has %u labels; use the images and "
-                     "labels of the same split (train-* with train-*, t10k-* with t10k-*)",
-                     images_path, n, labels_path, nl);
-        goto done;
-    }
-    if (ll - 8 < (size_t)n) {
-        rc = tn_fail(e, TN_EINPUT,
-                     "data: %s: truncated: header says %u labels but the file holds %zu; " FETCH_HINT,
-                     labels_path, n, ll - 8);
-        goto done;
-    }
-    if (ll - 8 > (size_t)n) {
-        rc = tn_fail(e, TN_EINPUT,
-                     "data: %s: %zu trailing bytes after the %u labels the header declares; " FETCH_HINT,
-                     labels_path, ll - 8 - n, n);
-        goto done;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        if (lb[8 + i] >= 10) {
-            rc = tn_fail(e, TN_EINPUT,
-                         "data: %s: label %u at index %u is out of range (MNIST/Fashion-MNIST labels are "
-                         "0..9); " FETCH_HINT,
-                         labels_path, lb[8 + i], i);
-            goto done;
-        }
-
+    const size_t p = (size_t)rows * cols, npix = (size_t)n * p;
     out->x = malloc(npix * sizeof(float));
     out->y = malloc((size_t)n * sizeof(int32_t));
     if (!out->x || !out->y) {

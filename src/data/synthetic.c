@@ -44,9 +44,8 @@ static void teacher_labels(const float *x, int32_t *y, size_t n, int p, int d, c
     }
 }
 
-int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e) {
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
+/* Rejects specs that cannot be generated, in the order the CLI user would fix them. */
+static int check_spec(const tn_data_spec *spec, tn_err *e) {
     const int p = spec->p, d = spec->d, ntr = spec->n_train, nte = spec->n_test;
     if (ntr < 1)
         return tn_fail(e, TN_EINPUT, "data: synthetic: --n %d: need at least 1 training point", ntr);
@@ -63,19 +62,13 @@ int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *t
                        "data: synthetic: --n %d plus %d test points of --input-dim %d is too large "
                        "(%zu x %d floats); reduce --n or --input-dim",
                        ntr, nte, p, n, p);
+    return 0;
+}
 
-    float *x = malloc(n * (size_t)p * sizeof(float));
-    int32_t *y = malloc(n * sizeof(int32_t));
-    double *v = malloc((size_t)p * sizeof(double));
-    double *w1 = NULL, *w2 = NULL;
-    int rc = 0;
-    if (!x || !y || !v) {
-        rc = tn_fail(e, TN_ERUNTIME, "data: synthetic: out of memory for %zu points of dimension %d", n, p);
-        goto fail;
-    }
-
+/* Fills x (n x p) with points uniform on the unit sphere from the "points" stream; v is p doubles of scratch. */
+static void sphere_points(float *x, double *v, size_t n, int p, uint64_t seed) {
     tn_rng r;
-    tn_rng_seed(&r, tn_rng_mix(spec->seed, SALT_POINTS));
+    tn_rng_seed(&r, tn_rng_mix(seed, SALT_POINTS));
     for (size_t i = 0; i < n; i++) {
         double ss;
         do { /* a zero vector has probability 0, but redraw rather than divide by zero */
@@ -89,23 +82,52 @@ int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *t
         float *xi = x + i * (size_t)p;
         for (int j = 0; j < p; j++) xi[j] = (float)(v[j] * inv);
     }
+}
 
+/* Fills y (n labels) by the spec's rule: uniform from the "labels" stream, or a random teacher. */
+static int make_labels(const tn_data_spec *spec, const float *x, int32_t *y, size_t n, tn_err *e) {
+    const int p = spec->p, d = spec->d;
+    tn_rng r;
     if (spec->labels == TN_LABELS_UNIFORM) {
         tn_rng_seed(&r, tn_rng_mix(spec->seed, SALT_LABELS));
         for (size_t i = 0; i < n; i++) y[i] = (int32_t)tn_rng_below(&r, (uint64_t)d);
+        return 0;
+    }
+    double *w1 = malloc((size_t)TEACHER_WIDTH * p * sizeof(double));
+    double *w2 = malloc((size_t)d * TEACHER_WIDTH * sizeof(double));
+    int rc = 0;
+    if (!w1 || !w2) {
+        rc = tn_fail(e, TN_ERUNTIME, "data: synthetic: out of memory for the teacher network");
     } else {
-        w1 = malloc((size_t)TEACHER_WIDTH * p * sizeof(double));
-        w2 = malloc((size_t)d * TEACHER_WIDTH * sizeof(double));
-        if (!w1 || !w2) {
-            rc = tn_fail(e, TN_ERUNTIME, "data: synthetic: out of memory for the teacher network");
-            goto fail;
-        }
         tn_rng_seed(&r, tn_rng_mix(spec->seed, SALT_TEACHER));
         const double s1 = 1.0 / sqrt((double)p);
         for (size_t k = 0; k < (size_t)TEACHER_WIDTH * p; k++) w1[k] = tn_rng_normal(&r) * s1;
         for (size_t k = 0; k < (size_t)d * TEACHER_WIDTH; k++) w2[k] = tn_rng_normal(&r);
         teacher_labels(x, y, n, p, d, w1, w2);
     }
+    free(w1);
+    free(w2);
+    return rc;
+}
+
+int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    const int p = spec->p, d = spec->d, ntr = spec->n_train, nte = spec->n_test;
+    int rc = check_spec(spec, e);
+    if (rc) return rc;
+    const size_t n = (size_t)ntr + (size_t)nte;
+
+    float *x = malloc(n * (size_t)p * sizeof(float));
+    int32_t *y = malloc(n * sizeof(int32_t));
+    double *v = malloc((size_t)p * sizeof(double));
+    if (!x || !y || !v) {
+        rc = tn_fail(e, TN_ERUNTIME, "data: synthetic: out of memory for %zu points of dimension %d", n, p);
+        goto fail;
+    }
+    sphere_points(x, v, n, p, spec->seed);
+    rc = make_labels(spec, x, y, n, e);
+    if (rc) goto fail;
 
     /* split: the first n_train points train, the rest test */
     train->n = ntr;
@@ -136,14 +158,10 @@ int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *t
         if (ys) train->y = ys;
     }
     free(v);
-    free(w1);
-    free(w2);
     return 0;
 fail:
     free(x);
     free(y);
     free(v);
-    free(w1);
-    free(w2);
     return rc;
 }

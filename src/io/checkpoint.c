@@ -28,51 +28,10 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "io/le.h"
+
 #define CK_MAGIC "TAUNETCK"
 #define CK_HEADER 32
-
-static void put_u16(unsigned char *p, uint16_t v) {
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-}
-static void put_u32(unsigned char *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get_u32(const unsigned char *p) {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-static uint64_t get_u64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static int host_is_le(void) {
-    const uint16_t one = 1;
-    return *(const unsigned char *)&one == 1;
-}
-
-/* float32 host order <-> little-endian bytes (the same operation both ways). */
-static void copy_f32_le(void *dst, const void *src, size_t n) {
-    if (host_is_le()) {
-        memcpy(dst, src, n * 4);
-        return;
-    }
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    for (size_t i = 0; i < n; i++, s += 4, d += 4) {
-        d[0] = s[3];
-        d[1] = s[2];
-        d[2] = s[1];
-        d[3] = s[0];
-    }
-}
 
 /* zlib's crc32 takes a uInt length; feed large bodies in chunks. */
 static uint32_t crc_of(const unsigned char *p, size_t n) {
@@ -117,28 +76,28 @@ int tn_ckpt_save(const char *path, const char *meta, const tn_tensor_ref *t, int
                        path, CK_HEADER + body);
 
     unsigned char *p = buf + CK_HEADER;
-    put_u32(p, (uint32_t)meta_len);
+    tn_put_u32(p, (uint32_t)meta_len);
     memcpy(p + 4, meta, meta_len);
     p += 4 + meta_len;
-    put_u32(p, (uint32_t)nt);
+    tn_put_u32(p, (uint32_t)nt);
     p += 4;
     for (int i = 0; i < nt; i++) {
         size_t nl = strlen(t[i].name);
-        put_u16(p, (uint16_t)nl);
+        tn_put_u16(p, (uint16_t)nl);
         memcpy(p + 2, t[i].name, nl);
         p += 2 + nl;
-        put_u64(p, (uint64_t)t[i].count);
+        tn_put_u64(p, (uint64_t)t[i].count);
         p += 8;
-        if (t[i].count) copy_f32_le(p, t[i].data, t[i].count);
+        if (t[i].count) tn_copy_f32_le(p, t[i].data, t[i].count);
         p += t[i].count * 4;
     }
 
     memcpy(buf, CK_MAGIC, 8);
-    put_u32(buf + 8, TN_CKPT_VERSION);
-    put_u32(buf + 12, 0);
-    put_u64(buf + 16, (uint64_t)body);
-    put_u32(buf + 24, crc_of(buf + CK_HEADER, body));
-    put_u32(buf + 28, 0);
+    tn_put_u32(buf + 8, TN_CKPT_VERSION);
+    tn_put_u32(buf + 12, 0);
+    tn_put_u64(buf + 16, (uint64_t)body);
+    tn_put_u32(buf + 24, crc_of(buf + CK_HEADER, body));
+    tn_put_u32(buf + 28, 0);
     int rc = tn_write_atomic(path, buf, CK_HEADER + body, e);
     free(buf);
     return rc;
@@ -160,20 +119,20 @@ static int ck_open(const char *path, char **file, const unsigned char **body, si
         goto fail;
     }
     if (memcmp(u, CK_MAGIC, 8) != 0) goto not_ckpt;
-    uint32_t ver = get_u32(u + 8);
+    uint32_t ver = tn_get_u32(u + 8);
     if (ver != TN_CKPT_VERSION) {
         tn_fail(e, TN_EINPUT, "checkpoint %s: format version %u, this taunet reads version %d; "
                 "use the taunet release that wrote it or start again", path, (unsigned)ver, TN_CKPT_VERSION);
         goto fail;
     }
-    uint64_t blen = get_u64(u + 16);
+    uint64_t blen = tn_get_u64(u + 16);
     if (blen != (uint64_t)(len - CK_HEADER)) {
         tn_fail(e, TN_EINPUT, "checkpoint %s: %s (%zu bytes, the header says %llu); %s", path,
                 blen > (uint64_t)(len - CK_HEADER) ? "truncated" : "trailing bytes after the data (file is corrupt)",
                 len, (unsigned long long)blen + CK_HEADER, again);
         goto fail;
     }
-    if (crc_of(u + CK_HEADER, (size_t)blen) != get_u32(u + 24)) {
+    if (crc_of(u + CK_HEADER, (size_t)blen) != tn_get_u32(u + 24)) {
         tn_fail(e, TN_EINPUT, "checkpoint %s: checksum mismatch (file is corrupt); %s", path, again);
         goto fail;
     }
@@ -192,10 +151,10 @@ fail:
 /* The meta text from a verified body: a malloc'd NUL-terminated copy, and *rest past it. */
 static int ck_meta(const char *path, const unsigned char *b, size_t n, char **meta, const unsigned char **rest,
                    tn_err *e) {
-    if (n < 4 || get_u32(b) > n - 4)
+    if (n < 4 || tn_get_u32(b) > n - 4)
         return tn_fail(e, TN_EINPUT, "checkpoint %s: malformed (meta text runs past the end); "
                        "it was not written by this taunet, start again", path);
-    size_t ml = get_u32(b);
+    size_t ml = tn_get_u32(b);
     *rest = b + 4 + ml;
     if (!meta) return 0;
     *meta = malloc(ml + 1);
@@ -224,57 +183,48 @@ typedef struct ck_entry {
     const unsigned char *data;
 } ck_entry;
 
-int tn_ckpt_load(const char *path, char **meta, const tn_tensor_ref *t, int nt, tn_err *e) {
-    if (meta) *meta = NULL;
-    char *file, *m = NULL;
-    const unsigned char *body, *p;
-    size_t blen;
-    ck_entry *ent = NULL;
-    int rc = ck_open(path, &file, &body, &blen, e);
-    if (rc) return rc;
-    const unsigned char *end = body + blen;
+/* Parses the tensor table at p (after the meta text) into a malloc'd *ent of *ne entries, each
+ * bounds-checked against end; *ent is NULL on failure. */
+static int ck_table(const char *path, const unsigned char *p, const unsigned char *end, ck_entry **ent_out,
+                    uint32_t *ne_out, tn_err *e) {
     const char *bad = "malformed (tensor table runs past the end); it was not written by this taunet, start again";
-    if ((rc = ck_meta(path, body, blen, meta ? &m : NULL, &p, e))) goto out;
-    rc = TN_EINPUT;
-    if (end - p < 4) {
-        tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
-        goto out;
-    }
-    uint32_t ne = get_u32(p);
+    *ent_out = NULL;
+    if (end - p < 4) return tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
+    uint32_t ne = tn_get_u32(p);
     p += 4;
     /* Each entry needs at least 10 bytes, which bounds ne before allocating for it. */
-    if (ne > (size_t)(end - p) / 10) {
-        tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
-        goto out;
-    }
-    ent = malloc((ne ? ne : 1) * sizeof *ent);
-    if (!ent) {
-        rc = tn_fail(e, TN_ERUNTIME, "checkpoint %s: out of memory; free memory and retry", path);
-        goto out;
-    }
+    if (ne > (size_t)(end - p) / 10) return tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
+    ck_entry *ent = malloc((ne ? ne : 1) * sizeof *ent);
+    if (!ent) return tn_fail(e, TN_ERUNTIME, "checkpoint %s: out of memory; free memory and retry", path);
     for (uint32_t i = 0; i < ne; i++) {
-        if (end - p < 2 || (size_t)(end - p - 2) < (size_t)get_u16(p) + 8) {
-            tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
-            goto out;
+        if (end - p < 2 || (size_t)(end - p - 2) < (size_t)tn_get_u16(p) + 8) {
+            free(ent);
+            return tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
         }
-        ent[i].name_len = get_u16(p);
+        ent[i].name_len = tn_get_u16(p);
         ent[i].name = (const char *)p + 2;
         p += 2 + ent[i].name_len;
-        ent[i].count = get_u64(p);
+        ent[i].count = tn_get_u64(p);
         p += 8;
         if (ent[i].count > (uint64_t)(end - p) / 4) {
-            tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
-            goto out;
+            free(ent);
+            return tn_fail(e, TN_EINPUT, "checkpoint %s: %s", path, bad);
         }
         ent[i].data = p;
         p += ent[i].count * 4;
     }
-    /* First pass: every requested tensor must exist with the right count. */
+    *ent_out = ent;
+    *ne_out = ne;
+    return 0;
+}
+
+/* Finds each of the nt requested tensors among the ne entries: a malloc'd *idx of entry indices,
+ * or NULL and an error naming the first tensor that is missing or has the wrong count. */
+static int ck_match(const char *path, const ck_entry *ent, uint32_t ne, const tn_tensor_ref *t, int nt,
+                    size_t **idx_out, tn_err *e) {
+    *idx_out = NULL;
     size_t *idx = malloc((nt > 0 ? (size_t)nt : 1) * sizeof *idx);
-    if (!idx) {
-        rc = tn_fail(e, TN_ERUNTIME, "checkpoint %s: out of memory; free memory and retry", path);
-        goto out;
-    }
+    if (!idx) return tn_fail(e, TN_ERUNTIME, "checkpoint %s: out of memory; free memory and retry", path);
     for (int i = 0; i < nt; i++) {
         const char *name = t[i].name ? t[i].name : "";
         size_t nl = strlen(name);
@@ -285,28 +235,44 @@ int tn_ckpt_load(const char *path, char **meta, const tn_tensor_ref *t, int nt, 
                 break;
             }
         if (idx[i] == SIZE_MAX) {
-            tn_fail(e, TN_EINPUT, "checkpoint %s: tensor '%s' is missing (the checkpoint was written for another "
-                    "model configuration); resume with the configuration of that run or start again", path, name);
             free(idx);
-            goto out;
+            return tn_fail(e, TN_EINPUT, "checkpoint %s: tensor '%s' is missing (the checkpoint was written for "
+                           "another model configuration); resume with the configuration of that run or start again",
+                           path, name);
         }
         if (ent[idx[i]].count != (uint64_t)t[i].count) {
-            tn_fail(e, TN_EINPUT, "checkpoint %s: tensor '%s' has %llu values, the configuration needs %zu; "
-                    "resume with the configuration of that run or start again",
-                    path, name, (unsigned long long)ent[idx[i]].count, t[i].count);
+            int rc = tn_fail(e, TN_EINPUT, "checkpoint %s: tensor '%s' has %llu values, the configuration needs "
+                             "%zu; resume with the configuration of that run or start again",
+                             path, name, (unsigned long long)ent[idx[i]].count, t[i].count);
             free(idx);
-            goto out;
+            return rc;
         }
     }
+    *idx_out = idx;
+    return 0;
+}
+
+int tn_ckpt_load(const char *path, char **meta, const tn_tensor_ref *t, int nt, tn_err *e) {
+    if (meta) *meta = NULL;
+    char *file, *m = NULL;
+    const unsigned char *body, *p;
+    size_t blen, *idx = NULL;
+    ck_entry *ent = NULL;
+    uint32_t ne = 0;
+    int rc = ck_open(path, &file, &body, &blen, e);
+    if (rc) return rc;
+    if ((rc = ck_meta(path, body, blen, meta ? &m : NULL, &p, e))) goto out;
+    if ((rc = ck_table(path, p, body + blen, &ent, &ne, e))) goto out;
+    /* First pass: every requested tensor must exist with the right count. */
+    if ((rc = ck_match(path, ent, ne, t, nt, &idx, e))) goto out;
     /* Second pass: copy, now that nothing can fail. */
     for (int i = 0; i < nt; i++)
-        if (t[i].count) copy_f32_le(t[i].data, ent[idx[i]].data, t[i].count);
+        if (t[i].count) tn_copy_f32_le(t[i].data, ent[idx[i]].data, t[i].count);
     free(idx);
     if (meta) {
         *meta = m;
         m = NULL;
     }
-    rc = 0;
 out:
     free(m);
     free(ent);

@@ -11,6 +11,8 @@
  * what numpy.save produces for float32 arrays. */
 #include "taunet/io.h"
 
+#include "io/le.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,26 +21,6 @@
 #define NPY_MAGIC_LEN 6
 #define NPY_MAX_DIM 8 /* tn_npy_read's shape[8] */
 
-static int host_is_le(void) {
-    const uint16_t one = 1;
-    return *(const unsigned char *)&one == 1;
-}
-
-/* Copy n float32 values between host order and little-endian bytes (same op both ways). */
-static void copy_f32_le(void *dst, const void *src, size_t n) {
-    if (host_is_le()) {
-        memcpy(dst, src, n * 4);
-        return;
-    }
-    const unsigned char *s = src;
-    unsigned char *d = dst;
-    for (size_t i = 0; i < n; i++, s += 4, d += 4) {
-        d[0] = s[3];
-        d[1] = s[2];
-        d[2] = s[1];
-        d[3] = s[0];
-    }
-}
 
 int tn_npy_write(const char *path, const float *data, int ndim, const int64_t *shape, tn_err *e) {
     if (ndim < 0 || ndim > NPY_MAX_DIM)
@@ -80,7 +62,7 @@ int tn_npy_write(const char *path, const float *data, int ndim, const int64_t *s
     memcpy(buf + 10, dict, (size_t)n);
     memset(buf + 10 + n, ' ', pad);
     buf[total_head - 1] = '\n';
-    if (count) copy_f32_le(buf + total_head, data, count);
+    if (count) tn_copy_f32_le(buf + total_head, data, count);
     int rc = tn_write_atomic(path, buf, total_head + nbytes, e);
     free(buf);
     return rc;
@@ -123,6 +105,36 @@ static int parse_shape(const char *v, int64_t shape[NPY_MAX_DIM]) {
     }
 }
 
+/* Parses and checks the header dict (hlen bytes at hdr): '<f4', C order and a shape of at most
+ * NPY_MAX_DIM dimensions, which goes to shp and *nd. */
+static int npy_dict(const char *path, const char *hdr, size_t hlen, int64_t shp[NPY_MAX_DIM], int *nd_out,
+                    tn_err *e) {
+    /* A NUL-terminated copy of the header so the string parsing cannot run into the data. */
+    char *h = malloc(hlen + 1);
+    if (!h) return tn_fail(e, TN_ERUNTIME, "npy %s: out of memory; free memory and retry", path);
+    memcpy(h, hdr, hlen);
+    h[hlen] = '\0';
+    const char *descr = dict_value(h, "descr");
+    const char *fo = dict_value(h, "fortran_order");
+    const char *sh = dict_value(h, "shape");
+    int nd = sh ? parse_shape(sh, shp) : -1;
+    int bad_descr = !descr || (strncmp(descr, "'<f4'", 5) != 0 && strncmp(descr, "\"<f4\"", 5) != 0);
+    int fortran = fo && strncmp(fo, "True", 4) == 0;
+    int bad_fo = !fo || (!fortran && strncmp(fo, "False", 5) != 0);
+    if (bad_descr) {
+        tn_fail(e, TN_EINPUT, "npy %s: dtype is not little-endian float32 ('<f4'); convert with a.astype('<f4')", path);
+    } else if (bad_fo || fortran) {
+        tn_fail(e, TN_EINPUT, "npy %s: array is in Fortran order, only C order is read; save np.ascontiguousarray(a)", path);
+    } else if (nd < 0) {
+        tn_fail(e, TN_EINPUT, "npy %s: malformed or more than %d-dimensional shape in the header; re-export the file",
+                path, NPY_MAX_DIM);
+    }
+    free(h);
+    if (bad_descr || bad_fo || fortran || nd < 0) return TN_EINPUT;
+    *nd_out = nd;
+    return 0;
+}
+
 int tn_npy_read(const char *path, float **data, int *ndim, int64_t shape[8], tn_err *e) {
     *data = NULL;
     *ndim = 0;
@@ -152,32 +164,10 @@ int tn_npy_read(const char *path, float **data, int *ndim, int64_t shape[8], tn_
         tn_fail(e, TN_EINPUT, "npy %s: truncated header; re-export the file", path);
         goto out;
     }
-    /* A NUL-terminated copy of the header so the string parsing cannot run into the data. */
-    char *h = malloc(hlen + 1);
-    if (!h) {
-        rc = tn_fail(e, TN_ERUNTIME, "npy %s: out of memory; free memory and retry", path);
-        goto out;
-    }
-    memcpy(h, buf + hstart, hlen);
-    h[hlen] = '\0';
-    const char *descr = dict_value(h, "descr");
-    const char *fo = dict_value(h, "fortran_order");
-    const char *sh = dict_value(h, "shape");
     int64_t shp[NPY_MAX_DIM];
-    int nd = sh ? parse_shape(sh, shp) : -1;
-    int bad_descr = !descr || (strncmp(descr, "'<f4'", 5) != 0 && strncmp(descr, "\"<f4\"", 5) != 0);
-    int fortran = fo && strncmp(fo, "True", 4) == 0;
-    int bad_fo = !fo || (!fortran && strncmp(fo, "False", 5) != 0);
-    if (bad_descr) {
-        tn_fail(e, TN_EINPUT, "npy %s: dtype is not little-endian float32 ('<f4'); convert with a.astype('<f4')", path);
-    } else if (bad_fo || fortran) {
-        tn_fail(e, TN_EINPUT, "npy %s: array is in Fortran order, only C order is read; save np.ascontiguousarray(a)", path);
-    } else if (nd < 0) {
-        tn_fail(e, TN_EINPUT, "npy %s: malformed or more than %d-dimensional shape in the header; re-export the file",
-                path, NPY_MAX_DIM);
-    }
-    free(h);
-    if (bad_descr || bad_fo || fortran || nd < 0) goto out;
+    int nd = 0;
+    if ((rc = npy_dict(path, buf + hstart, hlen, shp, &nd, e))) goto out;
+    rc = TN_EINPUT;
 
     size_t count = 1;
     for (int i = 0; i < nd; i++) {
@@ -198,7 +188,7 @@ int tn_npy_read(const char *path, float **data, int *ndim, int64_t shape[8], tn_
         rc = tn_fail(e, TN_ERUNTIME, "npy %s: out of memory for %zu values; free memory and retry", path, count);
         goto out;
     }
-    if (count) copy_f32_le(out, buf + hstart + hlen, count);
+    if (count) tn_copy_f32_le(out, buf + hstart + hlen, count);
     *data = out;
     *ndim = nd;
     for (int i = 0; i < nd; i++) shape[i] = shp[i];

@@ -93,6 +93,113 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
     return 0;
 }
 
+/* The loop's state: where it is, the last numbers, the throughput window. */
+typedef struct {
+    tn_trainer *t;
+    tn_train_summary *sum;
+    tn_status status;
+    long step, last_eval, win_steps;
+    double tl, ta, vl, va, bl, ba; /* train/test loss and accuracy; the last batch's */
+    double t0, win_t, last_print;
+} loop;
+
+static void stop(loop *L, tn_status status, long step) {
+    L->status = status;
+    if (status == TN_STATUS_DIVERGED) L->sum->diverged_step = step;
+    if (status == TN_STATUS_CONVERGED) L->t->st.steps_to_target = step;
+}
+
+/* Full train and test evaluation at the current step; logged when log; bests updated. */
+static int evaluate(loop *L, int log, double sps, double seconds) {
+    tn_trainer *t = L->t;
+    int rc = tn_trainer_eval(t, 0, &L->tl, &L->ta);
+    if (!rc) rc = tn_trainer_eval(t, 1, &L->vl, &L->va);
+    if (!rc && log) rc = tn_trainer_log(t, L->step, L->tl, L->ta, L->vl, L->va, L->bl, L->ba, sps, seconds);
+    if (rc) return rc;
+    if (L->tl < t->st.best_train_loss || isnan(t->st.best_train_loss)) t->st.best_train_loss = L->tl;
+    if (L->va > t->st.best_test_acc || isnan(t->st.best_test_acc)) t->st.best_test_acc = L->va;
+    return 0;
+}
+
+/* The starting point (the initialization; nothing new on resume), evaluated and logged. */
+static int first_eval(loop *L) {
+    tn_trainer *t = L->t;
+    const tn_config *c = &t->rc;
+    t->st.first_loss = t->st.best_train_loss = t->st.best_test_acc = NAN;
+    int rc = evaluate(L, 1, 0.0, tn_now() - L->t0);
+    if (rc) return rc;
+    t->st.first_loss = L->tl;
+    L->last_eval = 0;
+    if (diverged(t, L->tl)) stop(L, TN_STATUS_DIVERGED, 0);
+    else if (c->target_loss > 0 && L->tl <= c->target_loss) stop(L, TN_STATUS_CONVERGED, 0);
+    return 0;
+}
+
+static void progress(loop *L) {
+    tn_trainer *t = L->t;
+    if (!t->tty || t->quiet || tn_now() - L->last_print <= 0.5) return; /* live line on a terminal */
+    double now = tn_now(), sps = (double)L->win_steps * t->rc.batch / fmax(now - L->win_t, 1e-9);
+    printf("\rstep %7ld/%-7ld | batch loss %.5g acc %.4f | %8.0f samples/s | ETA %.0fs   ", L->step, t->total, L->bl,
+           L->ba, sps, sps > 0 ? (double)(t->total - L->step) * t->rc.batch / sps : 0.0);
+    fflush(stdout);
+    L->last_print = now;
+}
+
+/* One step, then the evaluation and checkpoint that fall on it; sets status when the run stops. */
+static int one_step(loop *L) {
+    tn_trainer *t = L->t;
+    const tn_config *c = &t->rc;
+    int rc = train_step(t, L->step, &L->bl, &L->ba);
+    if (rc) return rc;
+    if (diverged(t, L->bl)) return stop(L, TN_STATUS_DIVERGED, L->step), 0;
+    /* GD: the step's loss is the full training loss at the current weights. */
+    if (c->opt == TN_OPT_GD && c->target_loss > 0 && L->bl <= c->target_loss) return stop(L, TN_STATUS_CONVERGED, L->step), 0;
+    L->step++, L->win_steps++;
+    progress(L);
+    if (L->step % c->eval_every == 0 || L->step == t->total) {
+        double now = tn_now(), sps = L->win_steps / fmax(now - L->win_t, 1e-9);
+        L->win_t = now, L->win_steps = 0;
+        if ((rc = evaluate(L, 1, sps, now - L->t0))) return rc;
+        L->last_eval = L->step;
+        if (diverged(t, L->tl)) return stop(L, TN_STATUS_DIVERGED, L->step), 0;
+        if (c->opt == TN_OPT_SGD && c->target_loss > 0 && L->tl <= c->target_loss) return stop(L, TN_STATUS_CONVERGED, L->step), 0;
+    }
+    if (c->ckpt_every > 0 && L->step % c->ckpt_every == 0 && L->step < t->total) {
+        t->st.step = L->step, t->st.seconds = tn_now() - L->t0;
+        return tn_trainer_save(t);
+    }
+    return 0;
+}
+
+/* The stopping point: evaluated unless that step just was (logged when the run converged or
+ * diverged there), checkpointed unless diverged, summarised. */
+static int finish(loop *L, tn_err *e) {
+    tn_trainer *t = L->t;
+    tn_train_summary *sum = L->sum;
+    int rc = 0;
+    t->st.step = L->step;
+    t->st.seconds = tn_now() - L->t0;
+    if (L->last_eval != L->step &&
+        (rc = evaluate(L, L->status == TN_STATUS_CONVERGED || L->status == TN_STATUS_DIVERGED, 0.0, t->st.seconds)))
+        return rc;
+    if (L->status != TN_STATUS_DIVERGED && (rc = tn_trainer_save(t))) return rc;
+    sum->status = L->status;
+    sum->steps_done = L->step;
+    sum->steps_to_target = t->st.steps_to_target;
+    sum->final_train_loss = L->tl, sum->final_train_acc = L->ta;
+    sum->final_test_loss = L->vl, sum->final_test_acc = L->va;
+    sum->best_train_loss = t->st.best_train_loss, sum->best_test_acc = t->st.best_test_acc;
+    sum->seconds = t->st.seconds;
+    sum->s_per_step = L->step > 0 ? t->st.seconds / (double)L->step : 0.0;
+    sum->graph_steps = t->step.replayed;
+    if (L->status == TN_STATUS_DIVERGED)
+        snprintf(sum->reason, sizeof sum->reason, "loss became non-finite or exceeded 1e4 x max(1, initial loss) at step %ld", sum->diverged_step);
+    /* A halted or interrupted run is continued with --resume; its summary says so. */
+    rc = tn_run_dir_write_summary(t->dir, &t->rc, sum, &t->diag, e);
+    tn_trainer_report(t, sum);
+    return rc;
+}
+
 int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) {
     tn_trainer t;
     memset(sum, 0, sizeof *sum);
@@ -104,103 +211,24 @@ int tn_train(const tn_config *cfg, int quiet, tn_train_summary *sum, tn_err *e) 
     snprintf(sum->run_dir, sizeof sum->run_dir, "%s", t.dir);
     g_interrupted = 0;
     void (*old)(int) = signal(SIGINT, on_sigint);
-    const tn_config *c = &t.rc;
-    tn_status status = TN_STATUS_FINISHED;
-    long step = t.st.step, halt_at = c->halt_after > 0 ? step + c->halt_after : -1;
-    double tl = NAN, ta = NAN, vl = NAN, va = NAN, bl = NAN, ba = NAN;
-    double t0 = tn_now() - t.st.seconds, win_t = tn_now();
-    long win_steps = 0, last_eval = -1;
-    double last_print = 0.0;
-    int rc = 0;
-
-    /* Evaluation at the starting point (the initialization, or nothing new on resume). */
-    if (step == 0) {
-        if ((rc = tn_trainer_eval(&t, 0, &tl, &ta)) || (rc = tn_trainer_eval(&t, 1, &vl, &va))) goto out;
-        t.st.first_loss = tl;
-        t.st.best_train_loss = tl;
-        t.st.best_test_acc = va;
-        if ((rc = tn_trainer_log(&t, 0, tl, ta, vl, va, NAN, NAN, 0.0, tn_now() - t0))) goto out;
-        last_eval = 0;
-        if (diverged(&t, tl)) status = TN_STATUS_DIVERGED, sum->diverged_step = 0;
-        else if (c->target_loss > 0 && tl <= c->target_loss)
-            status = TN_STATUS_CONVERGED, t.st.steps_to_target = 0;
+    loop L = {&t, sum, TN_STATUS_FINISHED, t.st.step, -1, 0, NAN, NAN, NAN, NAN, NAN, NAN, tn_now() - t.st.seconds, tn_now(), 0.0};
+    long halt_at = t.rc.halt_after > 0 ? L.step + t.rc.halt_after : -1;
+    int rc = L.step == 0 ? first_eval(&L) : 0;
+    while (!rc && L.status == TN_STATUS_FINISHED && L.step < t.total) {
+        if (g_interrupted) L.status = TN_STATUS_INTERRUPTED;
+        else if (halt_at >= 0 && L.step >= halt_at) L.status = TN_STATUS_HALTED;
+        else rc = one_step(&L);
     }
-    while (status == TN_STATUS_FINISHED && step < t.total) {
-        if (g_interrupted) { status = TN_STATUS_INTERRUPTED; break; }
-        if (halt_at >= 0 && step >= halt_at) { status = TN_STATUS_HALTED; break; }
-        if ((rc = train_step(&t, step, &bl, &ba))) goto out;
-        if (diverged(&t, bl)) {
-            status = TN_STATUS_DIVERGED, sum->diverged_step = step;
-            break;
-        }
-        /* GD: the step's loss is the full training loss at the current weights. */
-        if (c->opt == TN_OPT_GD && c->target_loss > 0 && bl <= c->target_loss) {
-            status = TN_STATUS_CONVERGED, t.st.steps_to_target = step;
-            break;
-        }
-        step++, win_steps++;
-        if (t.tty && !t.quiet && tn_now() - last_print > 0.5) { /* live line on a terminal */
-            double now = tn_now(), sps = (double)win_steps * c->batch / fmax(now - win_t, 1e-9);
-            printf("\rstep %7ld/%-7ld | batch loss %.5g acc %.4f | %8.0f samples/s | ETA %.0fs   ", step,
-                   t.total, bl, ba, sps, sps > 0 ? (double)(t.total - step) * c->batch / sps : 0.0);
-            fflush(stdout);
-            last_print = now;
-        }
-        int last = step == t.total;
-        if (step % c->eval_every == 0 || last) {
-            if ((rc = tn_trainer_eval(&t, 0, &tl, &ta)) || (rc = tn_trainer_eval(&t, 1, &vl, &va))) goto out;
-            double now = tn_now(), sps = win_steps / fmax(now - win_t, 1e-9);
-            win_t = now, win_steps = 0;
-            if ((rc = tn_trainer_log(&t, step, tl, ta, vl, va, bl, ba, sps, now - t0))) goto out;
-            last_eval = step;
-            if (tl < t.st.best_train_loss || isnan(t.st.best_train_loss)) t.st.best_train_loss = tl;
-            if (va > t.st.best_test_acc || isnan(t.st.best_test_acc)) t.st.best_test_acc = va;
-            if (diverged(&t, tl)) { status = TN_STATUS_DIVERGED, sum->diverged_step = step; break; }
-            if (c->opt == TN_OPT_SGD && c->target_loss > 0 && tl <= c->target_loss) {
-                status = TN_STATUS_CONVERGED, t.st.steps_to_target = step;
-                break;
-            }
-        }
-        if (c->ckpt_every > 0 && step % c->ckpt_every == 0 && step < t.total) {
-            t.st.step = step, t.st.seconds = tn_now() - t0;
-            if ((rc = tn_trainer_save(&t))) goto out;
-        }
-    }
-    /* Final numbers at the stopping point, evaluated unless that step was just evaluated. */
-    t.st.step = step;
-    t.st.seconds = tn_now() - t0;
-    if (last_eval != step) {
-        if ((rc = tn_trainer_eval(&t, 0, &tl, &ta)) || (rc = tn_trainer_eval(&t, 1, &vl, &va))) goto out;
-        if (status == TN_STATUS_CONVERGED || status == TN_STATUS_DIVERGED)
-            if ((rc = tn_trainer_log(&t, step, tl, ta, vl, va, bl, ba, 0.0, t.st.seconds))) goto out;
-        if (tl < t.st.best_train_loss || isnan(t.st.best_train_loss)) t.st.best_train_loss = tl;
-        if (va > t.st.best_test_acc || isnan(t.st.best_test_acc)) t.st.best_test_acc = va;
-    }
-    if (status != TN_STATUS_DIVERGED && (rc = tn_trainer_save(&t))) goto out;
-    sum->status = status;
-    sum->steps_done = step;
-    sum->steps_to_target = t.st.steps_to_target;
-    sum->final_train_loss = tl, sum->final_train_acc = ta;
-    sum->final_test_loss = vl, sum->final_test_acc = va;
-    sum->best_train_loss = t.st.best_train_loss, sum->best_test_acc = t.st.best_test_acc;
-    sum->seconds = t.st.seconds;
-    sum->s_per_step = step > 0 ? t.st.seconds / (double)step : 0.0;
-    sum->graph_steps = t.step.replayed;
-    if (status == TN_STATUS_DIVERGED)
-        snprintf(sum->reason, sizeof sum->reason, "loss became non-finite or exceeded 1e4 x max(1, initial loss) at step %ld", sum->diverged_step);
-    /* A halted or interrupted run is continued with --resume; its summary says so. */
-    rc = tn_run_dir_write_summary(t.dir, c, sum, &t.diag, e);
-    tn_trainer_report(&t, sum);
-out:
+    if (!rc) rc = finish(&L, e);
     signal(SIGINT, old);
     if (rc && !e->code) tn_fail(e, rc, "%s", t.be && t.be->err->msg[0] ? t.be->err->msg : "training failed");
-    if (rc && status != TN_STATUS_FAILED) {
+    if (rc) {
         /* a run that broke after it started is recorded as failed, with the reason */
         sum->status = TN_STATUS_FAILED;
-        sum->steps_done = step;
+        sum->steps_done = L.step;
         snprintf(sum->reason, sizeof sum->reason, "%.500s", e->msg);
         tn_err ignore = {0};
-        tn_run_dir_write_summary(t.dir, c, sum, &t.diag, &ignore);
+        tn_run_dir_write_summary(t.dir, &t.rc, sum, &t.diag, &ignore);
     }
     tn_trainer_close(&t);
     return rc ? e->code : 0;

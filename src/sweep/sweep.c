@@ -238,6 +238,87 @@ static int check_data_dirs(const tn_sweep_grid *g, tn_err *e) {
     return 0;
 }
 
+/* What one pass over the grid shares between its points: where results go, what is already done,
+ * and the running counts for the progress lines and the closing summary. */
+typedef struct {
+    const tn_sweep_grid *g;
+    const char *results, *runs;
+    const id_set *done;
+    long total, skipped, failed;
+    int *interrupted;
+} sweep_ctx;
+
+/* The progress line of a point whose result line was appended; reason is the failure message. */
+static void print_progress(long k, long total, long i, const char *id, const char *what, const char *how,
+                           const char *summary, const char *reason) {
+    const char *sv;
+    size_t sl;
+    char status[32] = "?";
+    if (!tn_json_member(summary, strlen(summary), "status", &sv, &sl) && sl >= 2 && sl < sizeof status)
+        snprintf(status, sizeof status, "%.*s", (int)sl - 2, sv + 1);
+    if (!strcmp(status, "failed"))
+        printf("[%ld/%ld] #%ld %s failed    %s  (%s)\n", k, total, i, id, what, reason);
+    else
+        printf("[%ld/%ld] #%ld %s %-9s train loss %.5g test acc %.4f %.3gs  %s%s\n", k, total, i, id,
+               status, summary_num(summary, "train_loss"), summary_num(summary, "test_acc"),
+               summary_num(summary, "seconds"), what, how);
+    fflush(stdout);
+}
+
+/* Grid point i, the k-th of this shard: skip it if done, recover it from a final summary.json, or
+ * (re)run it; then append its result line and print its progress line. Nonzero stops the sweep,
+ * and so does *x->interrupted. */
+static int run_point(sweep_ctx *x, long i, long k, tn_err *e) {
+    tn_config c;
+    tn_train_summary s;
+    tn_err te = {0};
+    char id[17], dir[1200], what[1024], *summary = NULL;
+    struct stat st;
+    int rc;
+    if ((rc = tn_sweep_point_config(x->g, i, &c, e))) return rc;
+    tn_sweep_run_id(&c, id);
+    if (id_set_has(x->done, strtoull(id, NULL, 16))) {
+        x->skipped++;
+        return 0;
+    }
+    snprintf(dir, sizeof dir, "%s/%s", x->runs, id);
+    tn_sweep_varied(x->g, i, 0, what, sizeof what);
+    const char *how = "";
+    if (stat(dir, &st) == 0) {
+        summary = read_summary(dir, &te);
+        if (summary && summary_final(summary)) how = " (recovered from its summary.json)";
+        else {
+            /* unfinished, or its summary damaged: never spliced into results.jsonl, run again */
+            if (!summary && strstr(te.msg, " is damaged ("))
+                printf("sweep: #%ld %s: %s; running it again\n", i, id, te.msg);
+            free(summary);
+            summary = NULL;
+            tn_err_clear(&te);
+            if ((rc = remove_run_dir(dir, e))) return rc;
+        }
+    }
+    if (!summary) {
+        if (snprintf(c.out, sizeof c.out, "%s", dir) >= (int)sizeof c.out)
+            return tn_fail(e, TN_EINPUT, "--out: path too long");
+        if (tn_train(&c, 1, &s, &te)) {
+            summary = failed_summary(te.msg);
+            x->failed++;
+        } else if (s.status == TN_STATUS_INTERRUPTED) {
+            *x->interrupted = 1;
+            return 0;
+        } else if (!(summary = read_summary(dir, &te))) {
+            /* the run ended but its summary cannot be read back: a failed run, with the reason */
+            summary = failed_summary(te.msg);
+            x->failed++;
+        }
+    }
+    if (!summary) return tn_fail(e, TN_ERUNTIME, "out of memory");
+    rc = append_result(x->results, x->g, i, id, summary, e);
+    if (!rc) print_progress(k, x->total, i, id, what, how, summary, te.msg);
+    free(summary);
+    return rc;
+}
+
 int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupted, tn_err *e) {
     char results[1100], runs[1100];
     id_set done;
@@ -257,83 +338,21 @@ int tn_sweep_run(const tn_sweep_grid *g, const tn_sweep_opts *o, int *interrupte
     /* A torn fragment (e.g. a line cut by hand) gets its newline, so our line starts fresh. */
     if (torn && tn_append_line(results, "", e)) goto out;
 
-    long total = 0, k = 0, skipped = 0, failed = 0;
-    for (long i = 0; i < g->npoints; i++) total += tn_sweep_in_shard(i, o->shard_k, o->shard_n);
+    sweep_ctx x = {g, results, runs, &done, 0, 0, 0, interrupted};
+    long k = 0;
+    for (long i = 0; i < g->npoints; i++) x.total += tn_sweep_in_shard(i, o->shard_k, o->shard_n);
     printf("sweep: %ld grid point%s", g->npoints, g->npoints == 1 ? "" : "s");
-    if (o->shard_n > 1) printf(", %ld in shard %d/%d", total, o->shard_k, o->shard_n);
+    if (o->shard_n > 1) printf(", %ld in shard %d/%d", x.total, o->shard_k, o->shard_n);
     printf(" -> %s\n", results);
     fflush(stdout);
-    for (long i = 0; i < g->npoints && !rc; i++) {
+    for (long i = 0; i < g->npoints && !rc && !*interrupted; i++) {
         if (!tn_sweep_in_shard(i, o->shard_k, o->shard_n)) continue;
-        tn_config c;
-        tn_train_summary s;
-        tn_err te = {0};
-        char id[17], dir[1200], what[1024], *summary = NULL;
-        struct stat st;
         k++;
-        if ((rc = tn_sweep_point_config(g, i, &c, e))) break;
-        tn_sweep_run_id(&c, id);
-        if (id_set_has(&done, strtoull(id, NULL, 16))) {
-            skipped++;
-            continue;
-        }
-        snprintf(dir, sizeof dir, "%s/%s", runs, id);
-        tn_sweep_varied(g, i, 0, what, sizeof what);
-        const char *how = "";
-        if (stat(dir, &st) == 0) {
-            summary = read_summary(dir, &te);
-            if (summary && summary_final(summary)) how = " (recovered from its summary.json)";
-            else {
-                /* unfinished, or its summary damaged: never spliced into results.jsonl, run again */
-                if (!summary && strstr(te.msg, " is damaged ("))
-                    printf("sweep: #%ld %s: %s; running it again\n", i, id, te.msg);
-                free(summary);
-                summary = NULL;
-                tn_err_clear(&te);
-                if ((rc = remove_run_dir(dir, e))) break;
-            }
-        }
-        if (!summary) {
-            if (snprintf(c.out, sizeof c.out, "%s", dir) >= (int)sizeof c.out) {
-                rc = tn_fail(e, TN_EINPUT, "--out: path too long");
-                break;
-            }
-            if (tn_train(&c, 1, &s, &te)) {
-                summary = failed_summary(te.msg);
-                failed++;
-            } else if (s.status == TN_STATUS_INTERRUPTED) {
-                *interrupted = 1;
-                break;
-            } else if (!(summary = read_summary(dir, &te))) {
-                /* the run ended but its summary cannot be read back: a failed run, with the reason */
-                summary = failed_summary(te.msg);
-                failed++;
-            }
-        }
-        if (!summary) {
-            rc = tn_fail(e, TN_ERUNTIME, "out of memory");
-            break;
-        }
-        rc = append_result(results, g, i, id, summary, e);
-        if (!rc) {
-            const char *sv;
-            size_t sl;
-            char status[32] = "?";
-            if (!tn_json_member(summary, strlen(summary), "status", &sv, &sl) && sl >= 2 && sl < sizeof status)
-                snprintf(status, sizeof status, "%.*s", (int)sl - 2, sv + 1);
-            if (!strcmp(status, "failed"))
-                printf("[%ld/%ld] #%ld %s failed    %s  (%s)\n", k, total, i, id, what, te.msg);
-            else
-                printf("[%ld/%ld] #%ld %s %-9s train loss %.5g test acc %.4f %.3gs  %s%s\n", k, total, i, id,
-                       status, summary_num(summary, "train_loss"), summary_num(summary, "test_acc"),
-                       summary_num(summary, "seconds"), what, how);
-            fflush(stdout);
-        }
-        free(summary);
+        rc = run_point(&x, i, k, e);
     }
     if (!rc && !*interrupted)
         printf("sweep: ran %ld, skipped %ld already in results.jsonl, %ld failed; results in %s\n",
-               total - skipped, skipped, failed, results);
+               x.total - x.skipped, x.skipped, x.failed, results);
 out:
     free(done.v);
     return rc ? rc : e->code;
