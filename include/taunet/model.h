@@ -75,6 +75,7 @@ int tn_plan_inputs(const tn_plan *plan);                       /* input features
 int tn_plan_outputs(const tn_plan *plan);                      /* logits per example (classes) */
 int tn_plan_max_width(const tn_plan *plan);                    /* widest map input or output */
 long long tn_plan_params(const tn_plan *plan);                 /* parameters (W and BN arenas) */
+double tn_plan_macs(const tn_plan *plan);                      /* multiply-adds of one example's forward GEMMs */
 /* Bytes a model of this plan allocates for batch capacity nb with `keep`, the diagnostics' device
  * buffers included: exactly what tn_model_create and tn_diag_open allocate. */
 size_t tn_plan_bytes(const tn_plan *plan, int nb, unsigned keep);

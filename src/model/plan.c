@@ -114,6 +114,13 @@ int tn_plan_max_width(const tn_plan *p) {
     return w;
 }
 
+double tn_plan_macs(const tn_plan *p) {
+    double macs = 0.0;
+    for (int u = 0; u < p->nunits; u++)
+        if (p->units[u].w >= 0) macs += (double)p->units[u].in * p->units[u].out;
+    return macs;
+}
+
 long long tn_plan_params(const tn_plan *p) {
     return (long long)(p->arena_len[TN_ARENA_W] + p->arena_len[TN_ARENA_BN]);
 }

@@ -95,41 +95,28 @@ static double sgemm_rate(tn_backend *be, const tn_config *cfg, int p, int n) {
     return flops / best / 1e9;
 }
 
-int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int steps,
-                 tn_bench_result *r, tn_err *e) {
-    tn_err berr = {0};
-    tn_backend *be = NULL;
-    memset(r, 0, sizeof *r);
-    if (c->backend == TN_BACKEND_CUDA || (c->backend == TN_BACKEND_AUTO && tn_cuda_device_count() > 0))
-        be = tn_backend_cuda_create(c->gpu, c->tf32, &berr);
-    if (!be && c->backend == TN_BACKEND_CUDA) return tn_fail(e, TN_ERUNTIME, "--backend cuda: %s", berr.msg);
-    if (!be) tn_err_clear(&berr), be = tn_backend_cpu_create(c->threads, &berr);
-    if (!be) return tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
-    int n = c->batch, rc = 0;
-    tn_model *m = NULL;
-    tn_plan *plan = NULL;
-    float *x = NULL, *hx = malloc((size_t)n * p * sizeof(float));
-    int32_t *y = NULL, *hy = malloc((size_t)n * sizeof(int32_t));
-    double *times = malloc((size_t)repeats * sizeof(double));
-    if (!hx || !hy || !times) {
-        rc = tn_fail(e, TN_ERUNTIME, "bench: out of memory");
-        goto done;
-    }
-    if (tn_plan_make(c, p, d, &plan, &berr) || !(m = tn_model_create(be, plan, n, tn_run_keep(c), &berr)) ||
-        tn_model_init(m, c->seed)) {
-        rc = tn_fail(e, berr.code ? berr.code : TN_ERUNTIME, "%s", berr.msg);
-        goto model;
-    }
-    r->planned_bytes = tn_run_bytes(c, plan, n, n, 0);
-    for (size_t i = 0; i < (size_t)n * p; i++) hx[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
-    for (int i = 0; i < n; i++) hy[i] = i % d;
-    x = be->alloc(be, (size_t)n * p * sizeof(float));
-    y = be->alloc(be, (size_t)n * sizeof(int32_t));
-    if (!x || !y || be->upload(be, x, hx, (size_t)n * p * sizeof(float)) ||
-        be->upload(be, y, hy, (size_t)n * sizeof(int32_t))) {
-        rc = tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
-        goto model;
-    }
+/* Random inputs and labels for one batch, in backend memory. */
+static int random_batch(tn_backend *be, int n, int p, int d, float **x, int32_t **y) {
+    float *hx = malloc((size_t)n * p * sizeof(float));
+    int32_t *hy = malloc((size_t)n * sizeof(int32_t));
+    int rc = !hx || !hy;
+    for (size_t i = 0; !rc && i < (size_t)n * p; i++) hx[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+    for (int i = 0; !rc && i < n; i++) hy[i] = i % d;
+    *x = rc ? NULL : be->alloc(be, (size_t)n * p * sizeof(float));
+    *y = rc ? NULL : be->alloc(be, (size_t)n * sizeof(int32_t));
+    rc = rc || !*x || !*y || be->upload(be, *x, hx, (size_t)n * p * sizeof(float)) ||
+         be->upload(be, *y, hy, (size_t)n * sizeof(int32_t));
+    free(hx), free(hy);
+    return rc;
+}
+
+/* Warm-up, then `repeats` timings of `steps` steps (median and extremes into r), each followed by
+ * one eager step with the GEMM entries wrapped, for the GEMM share. */
+static int time_steps(tn_model *m, const float *x, const int32_t *y, int n, const tn_config *c, int warmup,
+                      int repeats, int steps, tn_bench_result *r) {
+    tn_backend *be = tn_model_backend(m);
+    double *times = malloc((size_t)repeats * sizeof(double)), gemm_total = 0.0, all_total = 0.0;
+    int rc = times ? 0 : TN_ERUNTIME;
     /* warm-up: the first step of the batch size runs eagerly (it sizes every buffer), the second
      * captures the graph when the backend can; two more steps after (the first replays upload
      * the graph) */
@@ -138,7 +125,6 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
     for (int i = 0; i < (warmup > 2 ? warmup : 2) + 2 && !rc; i++) rc = step(&st, x, y, n, c, 0);
     r->graph = st.graph != NULL;
     g_gemm = be->gemm, g_gemm_dev = be->gemm_dev;
-    double gemm_total = 0.0, all_total = 0.0;
     for (int k = 0; k < repeats && !rc; k++) {
         /* GEMM timing syncs after each call; time a plain repeat and a wrapped one separately so
          * the reported step time is not inflated by the wrapper's synchronisation. */
@@ -157,31 +143,49 @@ int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int 
         be->gemm = g_gemm, be->gemm_dev = g_gemm_dev;
     }
     tn_stepper_free(&st);
-    if (rc) {
-        rc = tn_fail(e, berr.code ? berr.code : TN_ERUNTIME, "bench: %s", berr.msg);
-        goto model;
+    if (!rc) {
+        qsort(times, (size_t)repeats, sizeof *times, cmp);
+        r->s_per_step = times[repeats / 2];
+        r->s_min = times[0], r->s_max = times[repeats - 1];
+        r->gemm_share = gemm_total / all_total;
+        r->last_loss = g_loss;
     }
-    qsort(times, (size_t)repeats, sizeof *times, cmp);
-    const tn_map *maps;
-    r->flops_per_step = 0.0; /* forward, input and weight gradients: 3 GEMMs of 2 n in out per map */
-    for (int i = 0, nm = tn_plan_maps(plan, &maps); i < nm; i++) r->flops_per_step += 6.0 * n * maps[i].in * maps[i].out;
-    r->s_per_step = times[repeats / 2];
-    r->s_min = times[0], r->s_max = times[repeats - 1];
-    r->samples_per_s = n / r->s_per_step;
-    r->gflops = r->flops_per_step / r->s_per_step / 1e9;
-    r->gemm_share = gemm_total / all_total;
-    r->last_loss = g_loss;
-    r->sgemm_gflops = sgemm_rate(be, c, p, n);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    r->peak_gib = ru.ru_maxrss / 1048576.0;
-model:
+    free(times);
+    return rc;
+}
+
+int tn_bench_run(const tn_config *c, int p, int d, int warmup, int repeats, int steps,
+                 tn_bench_result *r, tn_err *e) {
+    tn_err berr = {0};
+    tn_backend *be = NULL;
+    memset(r, 0, sizeof *r);
+    if (c->backend == TN_BACKEND_CUDA || (c->backend == TN_BACKEND_AUTO && tn_cuda_device_count() > 0))
+        be = tn_backend_cuda_create(c->gpu, c->tf32, &berr);
+    if (!be && c->backend == TN_BACKEND_CUDA) return tn_fail(e, TN_ERUNTIME, "--backend cuda: %s", berr.msg);
+    if (!be) tn_err_clear(&berr), be = tn_backend_cpu_create(c->threads, &berr);
+    if (!be) return tn_fail(e, TN_ERUNTIME, "%s", berr.msg);
+    int n = c->batch, rc = 0;
+    tn_model *m = NULL;
+    tn_plan *plan = NULL;
+    float *x = NULL;
+    int32_t *y = NULL;
+    if (tn_plan_make(c, p, d, &plan, &berr) || !(m = tn_model_create(be, plan, n, tn_run_keep(c), &berr)) ||
+        tn_model_init(m, c->seed) || random_batch(be, n, p, d, &x, &y) || time_steps(m, x, y, n, c, warmup, repeats, steps, r)) {
+        rc = tn_fail(e, berr.code ? berr.code : TN_ERUNTIME, "bench: %s", berr.msg[0] ? berr.msg : "out of memory");
+    } else {
+        r->planned_bytes = tn_run_bytes(c, plan, n, n, 0);
+        r->flops_per_step = 6.0 * n * tn_plan_macs(plan); /* forward, input and weight gradients */
+        r->samples_per_s = n / r->s_per_step;
+        r->gflops = r->flops_per_step / r->s_per_step / 1e9;
+        r->sgemm_gflops = sgemm_rate(be, c, p, n);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        r->peak_gib = ru.ru_maxrss / 1048576.0;
+    }
     if (x) be->free(be, x);
     if (y) be->free(be, y);
     tn_model_destroy(m);
     tn_plan_free(plan);
-done:
-    free(hx), free(hy), free(times);
     be->destroy(be);
     return rc;
 }
