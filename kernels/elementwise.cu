@@ -7,7 +7,10 @@
  *                with given statistics) or u = z; hprev may be absent (0). The fused residual +
  *                BN-apply + ReLU of every hidden layer, exactly the cpu backend's act_fwd
  *                (tn_bn_apply, tn_act of kernels/tn_math.cuh).
- *   act_bwd      d = dh * (h > 0); du = tau * d; dhprev = d when wanted (du may alias dh)
+ *   act_bwd      d = dh * (h > 0); du = tau * d; dhprev = d when wanted (du may alias dh); both
+ *                read tau from tau_dev when it is given (a learnable tau in device memory)
+ *   bn_apply     y = gamma * (z - mean) * invstd + beta (the BN shortcut: no activation)
+ *   add_scalar   x[i] += *b (a scalar bias in device memory)
  *   gather_rows  dst[r, :] = src[idx[r], :] and ydst[r] = ysrc[idx[r]] (the minibatch gather)
  *   perturb      w[i] += sigma * |w[i]| * eps[i] (the sharpness diagnostic, tn_perturb)
  * Flat ops are grid-stride loops over a 1-D grid. Row-major [rows, cols] ops use blocks of
@@ -41,9 +44,10 @@ static __global__ void perturb_kernel(size_t n, float *w, const float *eps, floa
 
 static __global__ void act_fwd_kernel(int n, int m, const float *z, const float *mean, const float *invstd,
                                       const float *gamma, const float *beta, const float *hprev,
-                                      float tau, float *h) {
+                                      float tau, const float *tau_dev, float *h) {
     int j = (int)(blockIdx.x * 32 + threadIdx.x);
     if (j >= m) return;
+    if (tau_dev) tau = *tau_dev;
     float mu = 0.0f, is = 0.0f, g = 0.0f, b = 0.0f;
     if (mean) mu = mean[j], is = invstd[j], g = gamma[j], b = beta[j];
     for (int i = (int)(blockIdx.y * blockDim.y + threadIdx.y); i < n; i += (int)(gridDim.y * blockDim.y)) {
@@ -53,9 +57,10 @@ static __global__ void act_fwd_kernel(int n, int m, const float *z, const float 
     }
 }
 
-static __global__ void act_bwd_kernel(size_t n, const float *h, const float *dh, float tau, float *du,
-                                      float *dhprev) {
+static __global__ void act_bwd_kernel(size_t n, const float *h, const float *dh, float tau, const float *tau_dev,
+                                      float *du, float *dhprev) {
     size_t stride = (size_t)gridDim.x * blockDim.x;
+    if (tau_dev) tau = *tau_dev;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         float d = tn_relu_bwd(h[i], dh[i]);
         if (dhprev) dhprev[i] = d;
@@ -71,6 +76,23 @@ static __global__ void gather_rows_kernel(const float *src, int cols, const int3
         if (j < cols) dst[(size_t)r * cols + j] = src[s * cols + j];
         if (ydst && j == 0) ydst[r] = ysrc[s]; /* one thread per row: blockIdx.x == 0, x == 0 */
     }
+}
+
+static __global__ void bn_apply_kernel(int n, int m, const float *z, const float *mean, const float *invstd,
+                                       const float *gamma, const float *beta, float *y) {
+    int j = (int)(blockIdx.x * 32 + threadIdx.x);
+    if (j >= m) return;
+    float mu = mean[j], is = invstd[j], g = gamma[j], b = beta[j];
+    for (int i = (int)(blockIdx.y * blockDim.y + threadIdx.y); i < n; i += (int)(gridDim.y * blockDim.y)) {
+        size_t o = (size_t)i * m + j;
+        y[o] = tn_bn_apply(z[o], mu, is, g, b);
+    }
+}
+
+static __global__ void add_scalar_kernel(size_t n, float *x, const float *b) {
+    size_t stride = (size_t)gridDim.x * blockDim.x;
+    float v = *b;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) x[i] += v;
 }
 
 /* A 1-D grid-stride launch over n items. */
@@ -101,19 +123,33 @@ int perturb(const tn_kcfg *c, size_t n, float *w, const float *eps, float sigma)
     FLAT_LAUNCH(c, perturb_kernel, n, n, w, eps, sigma);
 }
 
-int act_bwd(const tn_kcfg *c, size_t n, const float *h, const float *dh, float tau, float *du, float *dhprev) {
-    FLAT_LAUNCH(c, act_bwd_kernel, n, n, h, dh, tau, du, dhprev);
+int act_bwd(const tn_kcfg *c, size_t n, const float *h, const float *dh, float tau, const float *tau_dev, float *du,
+            float *dhprev) {
+    FLAT_LAUNCH(c, act_bwd_kernel, n, n, h, dh, tau, tau_dev, du, dhprev);
 }
 
 int act_fwd(const tn_kcfg *c, int n, int m, const float *z, const float *mean, const float *invstd,
-            const float *gamma, const float *beta, const float *hprev, float tau, float *h) {
+            const float *gamma, const float *beta, const float *hprev, float tau, const float *tau_dev, float *h) {
     int b = tn_kblock(c, "act_fwd");
     if (!b) return TN_ERUNTIME;
     if (n <= 0 || m <= 0) return 0;
     int by = b / 32;
     dim3 grid((unsigned)((m + 31) / 32), tn_kgrid(c, (size_t)n, (size_t)by));
     TN_LAUNCH_CHECKED(c->err, act_fwd_kernel, grid, dim3(32, by), c->stream, n, m, z, mean, invstd, gamma,
-                      beta, hprev, tau, h);
+                      beta, hprev, tau, tau_dev, h);
+    return 0;
+}
+
+int add_scalar(const tn_kcfg *c, size_t n, float *x, const float *b) { FLAT_LAUNCH(c, add_scalar_kernel, n, n, x, b); }
+
+int bn_apply(const tn_kcfg *c, int n, int m, const float *z, const float *mean, const float *invstd,
+             const float *gamma, const float *beta, float *y) {
+    int b = tn_kblock(c, "bn_apply");
+    if (!b) return TN_ERUNTIME;
+    if (n <= 0 || m <= 0) return 0;
+    int by = b / 32;
+    dim3 grid((unsigned)((m + 31) / 32), tn_kgrid(c, (size_t)n, (size_t)by));
+    TN_LAUNCH_CHECKED(c->err, bn_apply_kernel, grid, dim3(32, by), c->stream, n, m, z, mean, invstd, gamma, beta, y);
     return 0;
 }
 

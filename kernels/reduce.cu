@@ -1,6 +1,6 @@
 /* reduce.cu: deterministic reductions to one float in device memory, and per-row norms.
  *   sumsq   out[0] = sum_i x_i^2        dot     out[0] = sum_i x_i y_i
- *   diffsq  out[0] = sum_i (x_i - y_i)^2
+ *   diffsq  out[0] = sum_i (x_i - y_i)^2    sum     out[0] = sum_i x_i
  *   row_norms  out[r] = ||x[r, :]||_2 for the n rows of x[n, m]
  * Terms and sums are in double (a float product is exact in double), as in the cpu backend.
  * sumsq/dot/diffsq: G = min(ceil(n / block), grid cap) blocks; each thread sums a fixed strided
@@ -13,11 +13,12 @@
 
 namespace TN_KERNEL_NS {
 
-enum { OP_SUMSQ = 0, OP_DOT = 1, OP_DIFFSQ = 2 };
+enum { OP_SUMSQ = 0, OP_DOT = 1, OP_DIFFSQ = 2, OP_SUM = 3 };
 
 __device__ static inline double term(int op, const float *x, const float *y, size_t i) {
     double a = x[i];
     if (op == OP_SUMSQ) return a * a;
+    if (op == OP_SUM) return a;
     double b = y[i];
     return op == OP_DOT ? a * b : (a - b) * (a - b);
 }
@@ -79,6 +80,7 @@ int dot(const tn_kcfg *c, size_t n, const float *x, const float *y, float *out, 
 int diffsq(const tn_kcfg *c, size_t n, const float *x, const float *y, float *out, void *ws) {
     return reduce(c, OP_DIFFSQ, n, x, y, out, ws);
 }
+int sum(const tn_kcfg *c, size_t n, const float *x, float *out, void *ws) { return reduce(c, OP_SUM, n, x, NULL, out, ws); }
 
 int row_norms(const tn_kcfg *c, int n, int m, const float *x, float *out) {
     int b = tn_kblock(c, "row_norms");

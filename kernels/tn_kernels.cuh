@@ -12,6 +12,7 @@
 
 #include "taunet/backend.h"
 #include "tn_launch.cuh"
+#include "tn_conv.cuh"
 #include "tn_math.cuh"
 
 namespace TN_KERNEL_NS {
@@ -35,9 +36,12 @@ typedef struct tn_scalars8 {
 int set_scalars(const tn_kcfg *c, float *x, const float *vals, int n);
 int perturb(const tn_kcfg *c, size_t n, float *w, const float *eps, float sigma);
 int act_fwd(const tn_kcfg *c, int n, int m, const float *z, const float *mean, const float *invstd,
-            const float *gamma, const float *beta, const float *hprev, float tau, float *h);
-int act_bwd(const tn_kcfg *c, size_t n, const float *h, const float *dh, float tau, float *du,
+            const float *gamma, const float *beta, const float *hprev, float tau, const float *tau_dev, float *h);
+int act_bwd(const tn_kcfg *c, size_t n, const float *h, const float *dh, float tau, const float *tau_dev, float *du,
             float *dhprev);
+int bn_apply(const tn_kcfg *c, int n, int m, const float *z, const float *mean, const float *invstd,
+             const float *gamma, const float *beta, float *y);
+int add_scalar(const tn_kcfg *c, size_t n, float *x, const float *b);
 int gather_rows(const tn_kcfg *c, const float *src, int cols, const int32_t *idx, int nrows, float *dst,
                 const int32_t *ysrc, int32_t *ydst);
 
@@ -64,7 +68,16 @@ size_t reduce_ws_bytes(const tn_kcfg *c, size_t n);
 int sumsq(const tn_kcfg *c, size_t n, const float *x, float *out, void *ws);
 int dot(const tn_kcfg *c, size_t n, const float *x, const float *y, float *out, void *ws);
 int diffsq(const tn_kcfg *c, size_t n, const float *x, const float *y, float *out, void *ws);
+int sum(const tn_kcfg *c, size_t n, const float *x, float *out, void *ws);
 int row_norms(const tn_kcfg *c, int n, int m, const float *x, float *out);
+
+/* conv.cu: the convolution ops (index math in tn_conv.cuh) */
+int im2col(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols);
+int col2im(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx);
+int shortcut_fwd(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *x, float *y);
+int shortcut_bwd(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *dy, float beta, float *dx);
+int avgpool_fwd(const tn_kcfg *c, int n, int hw, int ch, const float *x, float *y);
+int avgpool_bwd(const tn_kcfg *c, int n, int hw, int ch, const float *dy, float *dx);
 
 /* ---- helpers shared by the launchers (host) ------------------------------------------------- */
 #define TN_KDEFAULT_BLOCK 256

@@ -108,17 +108,21 @@ inline int r_bn_eval_stats(tn_backend *be, int m, const float *rm, const float *
     r->add("bn_eval_stats", {r->i(m), r->p(rm), r->p(rv), r->f(eps), r->p(mean), r->p(invstd)});
     return I(be)->bn_eval_stats(I(be), m, rm, rv, eps, mean, invstd);
 }
+// tau: the host value, or "dev pN" when it is read from device memory (written only then, so the
+// streams recorded before the learnable tau existed still compare)
+inline std::string tau_arg(Recorder *r, float tau, const float *tau_dev) { return tau_dev ? "dev " + r->p(tau_dev) : r->f(tau); }
 inline int r_act_fwd(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
-                     const float *gamma, const float *beta, const float *hprev, float tau, float *h) {
+                     const float *gamma, const float *beta, const float *hprev, float tau, const float *tau_dev, float *h) {
     auto *r = R(be);
     r->add("act_fwd", {r->i(n), r->i(m), r->p(z), r->p(mean), r->p(invstd), r->p(gamma), r->p(beta), r->p(hprev),
-                       r->f(tau), r->p(h)});
-    return I(be)->act_fwd(I(be), n, m, z, mean, invstd, gamma, beta, hprev, tau, h);
+                       tau_arg(r, tau, tau_dev), r->p(h)});
+    return I(be)->act_fwd(I(be), n, m, z, mean, invstd, gamma, beta, hprev, tau, tau_dev, h);
 }
-inline int r_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh, float tau, float *du, float *dhp) {
+inline int r_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh, float tau, const float *tau_dev,
+                     float *du, float *dhp) {
     auto *r = R(be);
-    r->add("act_bwd", {r->i((long long)n), r->p(h), r->p(dh), r->f(tau), r->p(du), r->p(dhp)});
-    return I(be)->act_bwd(I(be), n, h, dh, tau, du, dhp);
+    r->add("act_bwd", {r->i((long long)n), r->p(h), r->p(dh), tau_arg(r, tau, tau_dev), r->p(du), r->p(dhp)});
+    return I(be)->act_bwd(I(be), n, h, dh, tau, tau_dev, du, dhp);
 }
 inline int r_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
                     const float *gamma, const float *du, float *dz, float *dg, float *db) {

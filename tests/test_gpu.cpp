@@ -267,11 +267,11 @@ TEST(TN_GPU_SUITE, ElementwiseOpsMatchCpu) {
             Vec ref = nans(nm);
             float tau = res ? 0.3f : 1.0f;
             ASSERT_EQ(p.gpu->act_fwd(p.gpu, n, m, dz, bn ? dmean : nullptr, bn ? dis : nullptr, bn ? dg : nullptr,
-                                     bn ? db : nullptr, res ? dhp : nullptr, tau, out),
+                                     bn ? db : nullptr, res ? dhp : nullptr, tau, nullptr, out),
                       0)
                 << p.egpu.msg;
             p.cpu->act_fwd(p.cpu, n, m, z.data(), bn ? mean.data() : nullptr, bn ? is.data() : nullptr,
-                           bn ? g.data() : nullptr, bn ? b.data() : nullptr, res ? hp.data() : nullptr, tau, ref.data());
+                           bn ? g.data() : nullptr, bn ? b.data() : nullptr, res ? hp.data() : nullptr, tau, nullptr, ref.data());
             expect_near(p.host(out, nm), ref, 4 * ULP, 0, "act_fwd bn=" + std::to_string(bn) + " res=" + std::to_string(res));
         }
     // act_bwd with and without the residual output
@@ -279,8 +279,8 @@ TEST(TN_GPU_SUITE, ElementwiseOpsMatchCpu) {
     for (auto &x : h) x = x < 0 ? 0.0f : x;
     float *dH = p.dev(h), *dDH = p.dev(dh), *du = p.dev(nans(nm)), *dprev = p.dev(nans(nm));
     Vec rdu = nans(nm), rprev = nans(nm);
-    ASSERT_EQ(p.gpu->act_bwd(p.gpu, nm, dH, dDH, 0.3f, du, dprev), 0);
-    p.cpu->act_bwd(p.cpu, nm, h.data(), dh.data(), 0.3f, rdu.data(), rprev.data());
+    ASSERT_EQ(p.gpu->act_bwd(p.gpu, nm, dH, dDH, 0.3f, nullptr, du, dprev), 0);
+    p.cpu->act_bwd(p.cpu, nm, h.data(), dh.data(), 0.3f, nullptr, rdu.data(), rprev.data());
     expect_near(p.host(du, nm), rdu, 4 * ULP, 0, "act_bwd du");
     expect_near(p.host(dprev, nm), rprev, 0, 0, "act_bwd dhprev");
     // gather_rows with labels

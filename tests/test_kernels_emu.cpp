@@ -136,8 +136,8 @@ TEST(KernelEmu, ActFwd) {
                 const float *g = v.bn ? gamma.data() : nullptr, *bt = v.bn ? beta.data() : nullptr;
                 const float *hp = v.res ? hprev.data() : nullptr;
                 Vec got = poisoned(n), ref = poisoned(n);
-                ASSERT_EQ(K::act_fwd(&k.c, N, M, z.data(), mu, is, g, bt, hp, v.tau, got.data()), 0) << k.e.msg;
-                cpu.be->act_fwd(cpu.be, N, M, z.data(), mu, is, g, bt, hp, v.tau, ref.data());
+                ASSERT_EQ(K::act_fwd(&k.c, N, M, z.data(), mu, is, g, bt, hp, v.tau, nullptr, got.data()), 0) << k.e.msg;
+                cpu.be->act_fwd(cpu.be, N, M, z.data(), mu, is, g, bt, hp, v.tau, nullptr, ref.data());
                 expect_near(got, ref, 4 * ULP, 0, std::string("act_fwd ") + v.name + " " + k.where());
             }
 }
@@ -151,14 +151,14 @@ TEST(KernelEmu, ActBwd) {
         for (int cap : {0, 3}) {
             Cfg k(b, 0, cap);
             Vec du = poisoned(n), dhp = poisoned(n), rdu = poisoned(n), rdhp = poisoned(n);
-            ASSERT_EQ(K::act_bwd(&k.c, n, h.data(), dh.data(), 0.3f, du.data(), dhp.data()), 0) << k.e.msg;
-            cpu.be->act_bwd(cpu.be, n, h.data(), dh.data(), 0.3f, rdu.data(), rdhp.data());
+            ASSERT_EQ(K::act_bwd(&k.c, n, h.data(), dh.data(), 0.3f, nullptr, du.data(), dhp.data()), 0) << k.e.msg;
+            cpu.be->act_bwd(cpu.be, n, h.data(), dh.data(), 0.3f, nullptr, rdu.data(), rdhp.data());
             expect_near(du, rdu, 4 * ULP, 0, "act_bwd du " + k.where());
             expect_near(dhp, rdhp, 0, 0, "act_bwd dhprev " + k.where());
             // du aliasing dh, no dhprev (the PlainNet call)
             Vec a = dh, ra = dh;
-            ASSERT_EQ(K::act_bwd(&k.c, n, h.data(), a.data(), 1.0f, a.data(), nullptr), 0) << k.e.msg;
-            cpu.be->act_bwd(cpu.be, n, h.data(), ra.data(), 1.0f, ra.data(), nullptr);
+            ASSERT_EQ(K::act_bwd(&k.c, n, h.data(), a.data(), 1.0f, nullptr, a.data(), nullptr), 0) << k.e.msg;
+            cpu.be->act_bwd(cpu.be, n, h.data(), ra.data(), 1.0f, nullptr, ra.data(), nullptr);
             expect_near(a, ra, 0, 0, "act_bwd in place " + k.where());
         }
 }

@@ -38,7 +38,7 @@ TEST(BatchNorm, ForwardAndRunningStats) {
     std::vector<float> mean(m), invstd(m), rm(m, 0.25f), rv(m, 2.0f), h((size_t)n * m, NAN);
     ASSERT_EQ(c.be->bn_stats(c.be, n, m, z.data(), 1e-5f, mean.data(), invstd.data(), rm.data(), rv.data(), 0.1f), 0);
     ASSERT_EQ(c.be->act_fwd(c.be, n, m, z.data(), mean.data(), invstd.data(), gamma.data(), beta.data(),
-                            nullptr, 1.0f, h.data()), 0);
+                            nullptr, 1.0f, nullptr, h.data()), 0);
     for (int j = 0; j < m; j++) {
         double mu = 0, ss = 0;
         for (int i = 0; i < n; i++) mu += z[i * m + j];
@@ -61,7 +61,7 @@ TEST(BatchNorm, EvalUsesRunningStats) {
     float rm[3] = {0.5f, -1.0f, 2.0f}, rv[3] = {4.0f, 0.25f, 1.0f}, g[3] = {1, 2, 3}, b[3] = {0.1f, 0.2f, 0.3f};
     float mean[3], invstd[3], h[15];
     ASSERT_EQ(c.be->bn_eval_stats(c.be, m, rm, rv, 1e-5f, mean, invstd), 0);
-    ASSERT_EQ(c.be->act_fwd(c.be, n, m, z.data(), mean, invstd, g, b, nullptr, 1.0f, h), 0);
+    ASSERT_EQ(c.be->act_fwd(c.be, n, m, z.data(), mean, invstd, g, b, nullptr, 1.0f, nullptr, h), 0);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < m; j++) {
             double y = g[j] * (z[i * m + j] - rm[j]) / std::sqrt(rv[j] + 1e-5) + b[j];
@@ -273,7 +273,7 @@ TEST(BatchNorm, FusedActBnBackwardEqualsTwoOps) {
     for (bool residual : {true, false}) {
         std::vector<float> du(n * m), dhp1(n * m, NAN), dz1(n * m, NAN), dg1(m), db1(m);
         std::vector<float> dhp2(n * m, NAN), dz2 = dh, dg2(m), db2(m);
-        ASSERT_EQ(c.be->act_bwd(c.be, (size_t)n * m, h.data(), dh.data(), 0.4f, du.data(), residual ? dhp1.data() : nullptr), 0);
+        ASSERT_EQ(c.be->act_bwd(c.be, (size_t)n * m, h.data(), dh.data(), 0.4f, nullptr, du.data(), residual ? dhp1.data() : nullptr), 0);
         ASSERT_EQ(c.be->bn_bwd(c.be, n, m, z.data(), mean.data(), invstd.data(), gamma.data(), du.data(), dz1.data(),
                                dg1.data(), db1.data()), 0);
         // dz aliases dh in the fused op, as the model calls it

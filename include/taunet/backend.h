@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "taunet/error.h"
+#include "tn_conv.cuh" /* tn_conv_geom */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,14 +53,16 @@ struct tn_backend {
 
     /* The fused hidden-layer activation, one pass per element, of [n, m] matrices:
      * h = relu(hprev + tau * u),  u = gamma*(z-mean)*invstd + beta when mean != NULL, else z;
-     * hprev == NULL means 0 (PlainNet; pass tau = 1). */
+     * hprev == NULL means 0 (PlainNet; pass tau = 1). tau_dev != NULL: tau is *tau_dev (dev),
+     * read when the op runs (a learnable tau; a captured step replays with its current value). */
     int (*act_fwd)(tn_backend *be, int n, int m, const float *z, const float *mean,
                    const float *invstd, const float *gamma, const float *beta, const float *hprev,
-                   float tau, float *h);
+                   float tau, const float *tau_dev, float *h);
     /* Its backward up to u: d = dh * (h > 0); du = tau * d; dhprev = d when dhprev != NULL
-     * (the residual path; the caller then adds dz W into it with a beta=1 GEMM). du may alias dh. */
+     * (the residual path; the caller then adds dz W into it with a beta=1 GEMM). du may alias dh.
+     * tau_dev as in act_fwd. */
     int (*act_bwd)(tn_backend *be, size_t n, const float *h, const float *dh, float tau,
-                   float *du, float *dhprev);
+                   const float *tau_dev, float *du, float *dhprev);
     /* BN backward (batch statistics) from du to dz; dgamma/dbeta (may be NULL) are SET. */
     int (*bn_bwd)(tn_backend *be, int n, int m, const float *z, const float *mean,
                   const float *invstd, const float *gamma, const float *du, float *dz,
@@ -99,6 +102,28 @@ struct tn_backend {
     int (*act_bn_bwd)(tn_backend *be, int n, int m, const float *h, const float *dh, float tau,
                       float *dhprev, const float *z, const float *mean, const float *invstd,
                       const float *gamma, float *dz, float *dgamma, float *dbeta);
+    /* The convolution ops (DESIGN.md §9; index math in kernels/tn_conv.cuh, geometry by value).
+     * im2col: cols[n*oh*ow, c*k*k] from x read with g's strides; add (dev scalar, may be NULL) is
+     * added to every value read (not to padding, which stays 0: a bias before a zero-padded conv).
+     * col2im: dx (g's strides) = beta*dx + for each element the sum of its taps in dcols, a gather
+     * in fixed (ky, kx) order (beta 0: dx is only written). Both exact copies / fixed-order sums. */
+    int (*im2col)(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols);
+    int (*col2im)(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx);
+    /* The stage-entry shortcut: y[n*oh*ow, oc] = x at stride g->stride for channels < g->c, 0 for
+     * the appended ones; and its backward dx = beta*dx + dy at the sampled pixels (0 elsewhere). */
+    int (*shortcut_fwd)(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y);
+    int (*shortcut_bwd)(tn_backend *be, const tn_conv_geom *g, int n, const float *dy, float beta, float *dx);
+    /* Global average pooling of pixel rows: y[n, c] = the mean over the hw rows of each example
+     * of x[n*hw, c] (a fixed-order double sum, rounded once); backward dx = dy / hw (set). */
+    int (*avgpool_fwd)(tn_backend *be, int n, int hw, int c, const float *x, float *y);
+    int (*avgpool_bwd)(tn_backend *be, int n, int hw, int c, const float *dy, float *dx);
+    /* BN applied without an activation (the BN shortcut): y = gamma*(z-mean)*invstd + beta. */
+    int (*bn_apply)(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
+                    const float *gamma, const float *beta, float *y);
+    /* x[i] += *b (dev scalar): the scalar biases of the no-BN blocks. */
+    int (*add_scalar)(tn_backend *be, size_t n, float *x, const float *b);
+    /* out[0] = sum x, deterministic as sumsq (the gradient of a scalar bias). */
+    int (*sum)(tn_backend *be, size_t n, const float *x, float *out);
     /* Optional (NULL on the CPU): capture the ops issued between capture_begin and capture_end
      * (which must not synchronise with the host) into a replayable graph, launch it, free it.
      * A failed capture returns an error and leaves no capture open; the caller then runs eagerly. */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu_ops.h"
 #include "taunet/backend.h"
 #include "tn_math.cuh"
 
@@ -41,7 +42,7 @@ static double *cpu_scratch(tn_backend *be, size_t n) {
 /* OpenBLAS exports this; declared here because cblas.h of other BLAS builds lacks it. */
 void openblas_set_num_threads(int num_threads);
 
-#define PAR_MIN 4096 /* below this many elements a loop runs on one thread */
+#define PAR_MIN TN_CPU_PAR_MIN
 #define CHUNK 4096    /* reduction chunk: partial sums per chunk, combined in order */
 
 static void *cpu_alloc(tn_backend *be, size_t bytes) {
@@ -225,7 +226,8 @@ static int cpu_bn_eval_stats(tn_backend *be, int m, const float *run_mean, const
 
 static int cpu_act_fwd(tn_backend *be, int n, int m, const float *z, const float *mean,
                        const float *invstd, const float *gamma, const float *beta,
-                       const float *hprev, float tau, float *h) {
+                       const float *hprev, float tau, const float *tau_dev, float *h) {
+    if (tau_dev) tau = *tau_dev;
 #pragma omp parallel for schedule(static) if ((size_t)n * m > PAR_MIN)
     for (int i = 0; i < n; i++) {
         size_t o = (size_t)i * m;
@@ -238,7 +240,8 @@ static int cpu_act_fwd(tn_backend *be, int n, int m, const float *z, const float
 }
 
 static int cpu_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh, float tau,
-                       float *du, float *dhprev) {
+                       const float *tau_dev, float *du, float *dhprev) {
+    if (tau_dev) tau = *tau_dev;
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = tn_relu_bwd(h[i], dh[i]);
@@ -351,7 +354,7 @@ static int cpu_sgd_dev(tn_backend *be, size_t n, float *w, const float *g, float
     return cpu_sgd(be, n, w, g, v, hyp[0], hyp[1], hyp[2]);
 }
 
-/* op: 0 sumsq, 1 dot, 2 diffsq. Fixed chunks so the sum is independent of the thread count. */
+/* op: 0 sumsq, 1 dot, 2 diffsq, 3 sum. Fixed chunks so the sum is independent of the thread count. */
 static double reduce(int op, size_t n, const float *x, const float *y) {
     size_t nch = (n + CHUNK - 1) / CHUNK;
     double stack[256], *part = nch <= 256 ? stack : malloc(nch * sizeof(double));
@@ -362,7 +365,7 @@ static double reduce(int op, size_t n, const float *x, const float *y) {
         double s = 0.0;
         for (size_t i = lo; i < hi; i++) {
             double a = x[i], b = y ? y[i] : 0.0;
-            s += op == 0 ? a * a : op == 1 ? a * b : (a - b) * (a - b);
+            s += op == 0 ? a * a : op == 1 ? a * b : op == 2 ? (a - b) * (a - b) : a;
         }
         part[c] = s;
     }
@@ -381,6 +384,10 @@ static int cpu_dot(tn_backend *be, size_t n, const float *x, const float *y, flo
 }
 static int cpu_diffsq(tn_backend *be, size_t n, const float *x, const float *y, float *out) {
     out[0] = (float)reduce(2, n, x, y);
+    return 0;
+}
+static int cpu_sum(tn_backend *be, size_t n, const float *x, float *out) {
+    out[0] = (float)reduce(3, n, x, NULL);
     return 0;
 }
 static int cpu_row_norms(tn_backend *be, int n, int m, const float *x, float *out) {
@@ -445,6 +452,9 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
         .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb, .act_bn_bwd = cpu_act_bn_bwd,
         .set_scalars = cpu_set_scalars, .gemm_dev = cpu_gemm_dev, .sgd_dev = cpu_sgd_dev,
         .mem_available = cpu_mem_available,
+        .im2col = tn_cpu_im2col, .col2im = tn_cpu_col2im, .shortcut_fwd = tn_cpu_shortcut_fwd,
+        .shortcut_bwd = tn_cpu_shortcut_bwd, .avgpool_fwd = tn_cpu_avgpool_fwd, .avgpool_bwd = tn_cpu_avgpool_bwd,
+        .bn_apply = tn_cpu_bn_apply, .add_scalar = tn_cpu_add_scalar, .sum = cpu_sum,
         .destroy = cpu_destroy,
     };
     return be;

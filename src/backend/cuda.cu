@@ -264,14 +264,50 @@ static int cu_bn_eval_stats(tn_backend *be, int m, const float *run_mean, const 
     return K::bn_eval_stats(&c, m, run_mean, run_var, eps, mean, invstd);
 }
 static int cu_act_fwd(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
-                      const float *gamma, const float *beta, const float *hprev, float tau, float *h) {
+                      const float *gamma, const float *beta, const float *hprev, float tau, const float *tau_dev,
+                      float *h) {
     K::tn_kcfg c = kcfg(be);
-    return K::act_fwd(&c, n, m, z, mean, invstd, gamma, beta, hprev, tau, h);
+    return K::act_fwd(&c, n, m, z, mean, invstd, gamma, beta, hprev, tau, tau_dev, h);
 }
-static int cu_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh, float tau, float *du,
-                      float *dhprev) {
+static int cu_act_bwd(tn_backend *be, size_t n, const float *h, const float *dh, float tau, const float *tau_dev,
+                      float *du, float *dhprev) {
     K::tn_kcfg c = kcfg(be);
-    return K::act_bwd(&c, n, h, dh, tau, du, dhprev);
+    return K::act_bwd(&c, n, h, dh, tau, tau_dev, du, dhprev);
+}
+static int cu_bn_apply(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
+                       const float *gamma, const float *beta, float *y) {
+    K::tn_kcfg c = kcfg(be);
+    return K::bn_apply(&c, n, m, z, mean, invstd, gamma, beta, y);
+}
+static int cu_add_scalar(tn_backend *be, size_t n, float *x, const float *b) {
+    K::tn_kcfg c = kcfg(be);
+    return K::add_scalar(&c, n, x, b);
+}
+
+/* ---- convolution ops ---------------------------------------------------------------------- */
+static int cu_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols) {
+    K::tn_kcfg c = kcfg(be);
+    return K::im2col(&c, g, n, x, add, cols);
+}
+static int cu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx) {
+    K::tn_kcfg c = kcfg(be);
+    return K::col2im(&c, g, n, dcols, beta, dx);
+}
+static int cu_shortcut_fwd(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y) {
+    K::tn_kcfg c = kcfg(be);
+    return K::shortcut_fwd(&c, g, n, x, y);
+}
+static int cu_shortcut_bwd(tn_backend *be, const tn_conv_geom *g, int n, const float *dy, float beta, float *dx) {
+    K::tn_kcfg c = kcfg(be);
+    return K::shortcut_bwd(&c, g, n, dy, beta, dx);
+}
+static int cu_avgpool_fwd(tn_backend *be, int n, int hw, int ch, const float *x, float *y) {
+    K::tn_kcfg c = kcfg(be);
+    return K::avgpool_fwd(&c, n, hw, ch, x, y);
+}
+static int cu_avgpool_bwd(tn_backend *be, int n, int hw, int ch, const float *dy, float *dx) {
+    K::tn_kcfg c = kcfg(be);
+    return K::avgpool_bwd(&c, n, hw, ch, dy, dx);
 }
 static int cu_bn_bwd(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
                      const float *gamma, const float *du, float *dz, float *dgamma, float *dbeta) {
@@ -294,14 +330,14 @@ static int cu_sgd(tn_backend *be, size_t n, float *w, const float *g, float *v, 
     return K::sgd(&c, n, w, g, v, lr, mu, wd);
 }
 
-/* op: 0 sumsq, 1 dot, 2 diffsq */
+/* op: 0 sumsq, 1 dot, 2 diffsq, 3 sum */
 static int cu_reduce(tn_backend *be, int op, size_t n, const float *x, const float *y, float *out) {
     K::tn_kcfg c = kcfg(be);
     size_t need = K::reduce_ws_bytes(&c, n);
     void *ws = need ? scratch(be, need) : NULL;
     if (need && !ws) return be->err->code;
     return op == 0 ? K::sumsq(&c, n, x, out, ws) : op == 1 ? K::dot(&c, n, x, y, out, ws)
-                                                           : K::diffsq(&c, n, x, y, out, ws);
+                   : op == 2 ? K::diffsq(&c, n, x, y, out, ws) : K::sum(&c, n, x, out, ws);
 }
 static int cu_sumsq(tn_backend *be, size_t n, const float *x, float *out) { return cu_reduce(be, 0, n, x, NULL, out); }
 static int cu_dot(tn_backend *be, size_t n, const float *x, const float *y, float *out) {
@@ -310,6 +346,7 @@ static int cu_dot(tn_backend *be, size_t n, const float *x, const float *y, floa
 static int cu_diffsq(tn_backend *be, size_t n, const float *x, const float *y, float *out) {
     return cu_reduce(be, 2, n, x, y, out);
 }
+static int cu_sum(tn_backend *be, size_t n, const float *x, float *out) { return cu_reduce(be, 3, n, x, NULL, out); }
 static int cu_row_norms(tn_backend *be, int n, int m, const float *x, float *out) {
     K::tn_kcfg c = kcfg(be);
     return K::row_norms(&c, n, m, x, out);
@@ -442,6 +479,9 @@ extern "C" tn_backend *TN_CUDA_ENTRY(tn_backend_cuda_hw_create)(int gpu, int tf3
     be->perturb = cu_perturb;
     be->set_scalars = cu_set_scalars, be->gemm_dev = cu_gemm_dev, be->sgd_dev = cu_sgd_dev;
     be->mem_available = cu_mem_available;
+    be->im2col = cu_im2col, be->col2im = cu_col2im, be->shortcut_fwd = cu_shortcut_fwd;
+    be->shortcut_bwd = cu_shortcut_bwd, be->avgpool_fwd = cu_avgpool_fwd, be->avgpool_bwd = cu_avgpool_bwd;
+    be->bn_apply = cu_bn_apply, be->add_scalar = cu_add_scalar, be->sum = cu_sum;
     be->capture_begin = cu_capture_begin, be->capture_end = cu_capture_end;
     be->graph_launch = cu_graph_launch, be->graph_free = cu_graph_free;
     be->destroy = cu_destroy;

@@ -35,7 +35,7 @@ int tn_model_forward(tn_model *m, const float *x, int n, int train) {
         const float *gamma = NULL, *beta = NULL;
         if (U->bn >= 0) st |= bn_forward(m, U, n, z, train, &mean, &invstd, &gamma, &beta);
         st |= be->act_fwd(be, n, U->out, z, mean, invstd, gamma, beta, U->res >= 0 ? tn_unit_out(m, U->res, x) : NULL,
-                          U->res >= 0 ? U->tau : 1.0f, m->slot[U->hslot]);
+                          U->res >= 0 ? U->tau : 1.0f, NULL, m->slot[U->hslot]);
     }
     return st ? be->err->code : 0;
 }
@@ -75,7 +75,7 @@ static float *act_backward(tn_model *m, const tn_unit *U, int n, float *dout, fl
     const float *h = m->slot[U->hslot], *z = m->slot[U->zslot];
     float tau = U->res >= 0 ? U->tau : 1.0f;
     if (U->bn < 0) {
-        *st |= be->act_bwd(be, (size_t)n * U->out, h, dout, tau, m->du, dres);
+        *st |= be->act_bwd(be, (size_t)n * U->out, h, dout, tau, NULL, m->du, dres);
         return m->du;
     }
     size_t o = (size_t)U->bn, half = m->plan->bn_half;
@@ -86,7 +86,7 @@ static float *act_backward(tn_model *m, const tn_unit *U, int n, float *dout, fl
         *st |= be->act_bn_bwd(be, n, U->out, h, dout, tau, dres, z, m->bn_mean + o, m->bn_invstd + o, gamma, dout,
                               dgamma, dbeta);
     else {
-        *st |= be->act_bwd(be, (size_t)n * U->out, h, dout, tau, m->du, dres);
+        *st |= be->act_bwd(be, (size_t)n * U->out, h, dout, tau, NULL, m->du, dres);
         *st |= be->bn_bwd(be, n, U->out, z, m->bn_mean + o, m->bn_invstd + o, gamma, m->du, dout, dgamma, dbeta);
     }
     return dout;

@@ -1,0 +1,75 @@
+/* The index math of the convolution ops, written once and used by the CPU loops (C) and the CUDA
+ * kernels (nvcc): im2col, col2im (a gather: each input element sums its taps in a fixed order, so
+ * no atomics and the same bits on both backends), the subsample-and-pad shortcut, and global
+ * average pooling. DESIGN.md §9: activations are pixel rows [n*h*w, c] (NHWC), so a convolution
+ * is im2col then the ordinary GEMM  Z = cols W^T  with W [oc, c*k*k] (PyTorch's [oc, c, k, k] as
+ * stored); column (ci*k + ky)*k + kx of cols is tap (ky, kx) of input channel ci.
+ * C-compatible: no references, no templates, no overloading. */
+#ifndef TAUNET_TN_CONV_CUH
+#define TAUNET_TN_CONV_CUH
+
+#include "tn_math.cuh"
+
+/* One convolution's geometry, by value: input c x h x w, output oc x oh x ow, a k x k kernel with
+ * stride and zero padding. The input is read (and its gradient written) at element
+ * ex*sn + ci*sc + y*sh + x*sw of example ex: pixel rows [n*h*w, c] have (sn, sc, sh, sw) =
+ * (h*w*c, 1, w*c, c); an image as loaded, CHW per example (the stem's input), (c*h*w, h*w, w, 1).
+ * Outputs are always pixel rows [n*oh*ow, oc]. */
+typedef struct tn_conv_geom {
+    int c, h, w, oc, oh, ow, k, stride, pad;
+    long long sn, sc, sh, sw;
+} tn_conv_geom;
+
+/* Output size of a k-kernel with this stride and padding along an input of n. */
+TN_HD static inline int tn_conv_out(int n, int k, int stride, int pad) { return (n + 2 * pad - k) / stride + 1; }
+
+/* The input offset that cols[row][col] copies, or -1 for padding; row = (ex*oh + oy)*ow + ox. */
+TN_HD static inline long long tn_im2col_src(const tn_conv_geom *g, long long row, int col) {
+    long long ex = row / ((long long)g->oh * g->ow);
+    int r = (int)(row - ex * g->oh * g->ow), oy = r / g->ow, ox = r - oy * g->ow;
+    int kk = g->k * g->k, ci = col / kk, t = col - ci * kk, ky = t / g->k, kx = t - ky * g->k;
+    int y = oy * g->stride - g->pad + ky, x = ox * g->stride - g->pad + kx;
+    if (y < 0 || y >= g->h || x < 0 || x >= g->w) return -1;
+    return ex * g->sn + ci * g->sc + y * g->sh + x * g->sw;
+}
+
+/* The gradient of input element (ex, ci, y, x): the sum of the dcols entries that copied it, taps
+ * in (ky, kx) order. */
+TN_HD static inline float tn_col2im_at(const tn_conv_geom *g, const float *dcols, long long ex, int ci, int y, int x) {
+    int k = g->k, ckk = g->c * k * k;
+    float s = 0.0f;
+    for (int ky = 0; ky < k; ky++) {
+        int ty = y + g->pad - ky;
+        if (ty < 0 || ty % g->stride) continue;
+        int oy = ty / g->stride;
+        if (oy >= g->oh) continue;
+        for (int kx = 0; kx < k; kx++) {
+            int tx = x + g->pad - kx;
+            if (tx < 0 || tx % g->stride) continue;
+            int ox = tx / g->stride;
+            if (ox >= g->ow) continue;
+            s += dcols[((ex * g->oh + oy) * g->ow + ox) * ckk + (ci * k + ky) * k + kx];
+        }
+    }
+    return s;
+}
+
+/* The shortcut of a stage entry: out[(ex*oh + oy)*ow + ox][c] = in at (oy*stride, ox*stride) for
+ * c < g->c, and 0 for the g->oc - g->c channels appended at the end (the tau-ResNet authors'
+ * torch.cat((identity, zeros), 1)). The input offset of out[row][c], or -1 for an appended zero. */
+TN_HD static inline long long tn_shortcut_src(const tn_conv_geom *g, long long row, int c) {
+    if (c >= g->c) return -1;
+    long long ex = row / ((long long)g->oh * g->ow);
+    int r = (int)(row - ex * g->oh * g->ow), oy = r / g->ow, ox = r - oy * g->ow;
+    return ex * g->sn + c * g->sc + (long long)oy * g->stride * g->sh + (long long)ox * g->stride * g->sw;
+}
+
+/* The other way: the out row whose entry (at channel c) copied input (ex, y, x), or -1. */
+TN_HD static inline long long tn_shortcut_dst(const tn_conv_geom *g, long long ex, int y, int x) {
+    if (y % g->stride || x % g->stride) return -1;
+    int oy = y / g->stride, ox = x / g->stride;
+    if (oy >= g->oh || ox >= g->ow) return -1;
+    return (ex * g->oh + oy) * g->ow + ox;
+}
+
+#endif
