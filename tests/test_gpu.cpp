@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "op_cases.h"
 #include "taunet/backend.h"
 #include "taunet/bench.h"
 #include "taunet/config.h"
@@ -250,6 +251,19 @@ TEST(TN_GPU_SUITE, ModelInitIdenticalToCpu) {
     tn_model_destroy(mc);
     tn_model_destroy(mg);
     tn_plan_free(plan);
+}
+
+// The op-case table (tests/op_cases.h) on this backend: every row against its double reference,
+// as the CPU backend runs it in OpTable.CpuBackend.
+TEST(TN_GPU_SUITE, OpTable) {
+    Pair p;
+    NEED_GPU(p);
+    int n = 0;
+    for (const auto &k : opcase::table()) {
+        EXPECT_EQ(opcase::run_case(p.gpu, k), "") << k.name;
+        n++;
+    }
+    EXPECT_GE(n, 30);
 }
 
 TEST(TN_GPU_SUITE, ElementwiseOpsMatchCpu) {

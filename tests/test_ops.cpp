@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "op_cases.h"
 #include "taunet/backend.h"
 #include "taunet/config.h"
 #include "taunet/train.h"
@@ -290,4 +291,69 @@ TEST(BatchNorm, FusedActBnBackwardEqualsTwoOps) {
             ASSERT_FLOAT_EQ(db1[j], db2[j]);
         }
     }
+}
+
+// The op-case table (tests/op_cases.h) on the CPU backend, every row against its double reference.
+TEST(OpTable, CpuBackend) {
+    tn_err e{};
+    tn_backend *be = tn_backend_cpu_create(2, &e);
+    ASSERT_NE(be, nullptr) << e.msg;
+    int n = 0;
+    for (const auto &k : opcase::table()) {
+        EXPECT_EQ(opcase::run_case(be, k), "") << k.name;
+        n++;
+    }
+    EXPECT_GE(n, 30);
+    be->destroy(be);
+}
+
+// The table can fail: a col2im with one element off by 0.01, an im2col that ignores the stride,
+// and a shortcut that puts the zero channels first are each caught.
+namespace {
+int bad_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx) {
+    tn_err e{};
+    tn_backend *cpu = tn_backend_cpu_create(1, &e);
+    int rc = cpu->col2im(cpu, g, n, dcols, beta, dx);
+    dx[1] += 0.01f;  // one element off
+    cpu->destroy(cpu);
+    return rc;
+}
+int bad_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols) {
+    tn_conv_geom h = *g;
+    h.stride = 1;
+    tn_err e{};
+    tn_backend *cpu = tn_backend_cpu_create(1, &e);
+    int rc = cpu->im2col(cpu, &h, n, x, add, cols);
+    cpu->destroy(cpu);
+    return rc;
+}
+int bad_shortcut(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y) {
+    tn_err e{};
+    tn_backend *cpu = tn_backend_cpu_create(1, &e);
+    int rc = cpu->shortcut_fwd(cpu, g, n, x, y);
+    size_t rows = (size_t)n * g->oh * g->ow;
+    for (size_t r = 0; r < rows && g->oc > g->c; r++) std::rotate(y + r * g->oc, y + r * g->oc + g->c, y + (r + 1) * g->oc);
+    cpu->destroy(cpu);
+    return rc;
+}
+}  // namespace
+
+TEST(OpTable, CatchesWrongOps) {
+    tn_err e{};
+    tn_backend *be = tn_backend_cpu_create(1, &e);
+    be->col2im = bad_col2im, be->shortcut_fwd = bad_shortcut;
+    auto im = be->im2col;
+    int caught = 0, rows = 0;
+    for (const auto &k : opcase::table()) {
+        bool stride2 = k.name.find(" s2") != std::string::npos;
+        be->im2col = k.name.rfind("im2col", 0) == 0 && stride2 ? bad_im2col : im;
+        if (k.name.rfind("col2im", 0) == 0 || (k.name.rfind("im2col", 0) == 0 && stride2) ||
+            k.name.rfind("shortcut_fwd c3->5", 0) == 0) {
+            rows++;
+            caught += opcase::run_case(be, k) != "";
+        }
+    }
+    EXPECT_GE(rows, 12);
+    EXPECT_EQ(caught, rows);
+    be->destroy(be);
 }
