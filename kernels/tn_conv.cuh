@@ -23,6 +23,18 @@ typedef struct tn_conv_geom {
 /* Output size of a k-kernel with this stride and padding along an input of n. */
 TN_HD static inline int tn_conv_out(int n, int k, int stride, int pad) { return (n + 2 * pad - k) / stride + 1; }
 
+/* The geometry of a k x k convolution (or, k = 1 and pad = 0, a shortcut) from c x h x w to oc
+ * channels; the input as pixel rows, or (chw != 0) as an image is loaded. */
+TN_HD static inline tn_conv_geom tn_conv_geom_make(int c, int h, int w, int oc, int k, int stride, int pad, int chw) {
+    tn_conv_geom g;
+    g.c = c, g.h = h, g.w = w, g.oc = oc, g.k = k, g.stride = stride, g.pad = pad;
+    g.oh = tn_conv_out(h, k, stride, pad), g.ow = tn_conv_out(w, k, stride, pad);
+    g.sn = (long long)c * h * w;
+    if (chw) g.sc = (long long)h * w, g.sh = w, g.sw = 1;
+    else g.sc = 1, g.sh = (long long)w * c, g.sw = c;
+    return g;
+}
+
 /* The input offset that cols[row][col] copies, or -1 for padding; row = (ex*oh + oy)*ow + ox. */
 TN_HD static inline long long tn_im2col_src(const tn_conv_geom *g, long long row, int col) {
     long long ex = row / ((long long)g->oh * g->ow);

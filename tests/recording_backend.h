@@ -189,6 +189,57 @@ inline int r_act_bn_bwd(tn_backend *be, int n, int m, const float *h, const floa
                           r->p(gamma), r->p(dz), r->p(dg), r->p(db)});
     return I(be)->act_bn_bwd(I(be), n, m, h, dh, tau, dhp, z, mean, invstd, gamma, dz, dg, db);
 }
+// A conv geometry as one argument: sizes, kernel, stride, pad and the input's strides.
+inline std::string geom_arg(const tn_conv_geom *g) {
+    char b[160];
+    snprintf(b, sizeof b, "%dx%dx%d->%dx%dx%d k%d s%d p%d [%lld %lld %lld %lld]", g->c, g->h, g->w, g->oc, g->oh, g->ow,
+             g->k, g->stride, g->pad, g->sn, g->sc, g->sh, g->sw);
+    return b;
+}
+inline int r_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols) {
+    auto *r = R(be);
+    r->add("im2col", {geom_arg(g), r->i(n), r->p(x), r->p(add), r->p(cols)});
+    return I(be)->im2col(I(be), g, n, x, add, cols);
+}
+inline int r_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx) {
+    auto *r = R(be);
+    r->add("col2im", {geom_arg(g), r->i(n), r->p(dcols), r->f(beta), r->p(dx)});
+    return I(be)->col2im(I(be), g, n, dcols, beta, dx);
+}
+inline int r_shortcut_fwd(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y) {
+    auto *r = R(be);
+    r->add("shortcut_fwd", {geom_arg(g), r->i(n), r->p(x), r->p(y)});
+    return I(be)->shortcut_fwd(I(be), g, n, x, y);
+}
+inline int r_shortcut_bwd(tn_backend *be, const tn_conv_geom *g, int n, const float *dy, float beta, float *dx) {
+    auto *r = R(be);
+    r->add("shortcut_bwd", {geom_arg(g), r->i(n), r->p(dy), r->f(beta), r->p(dx)});
+    return I(be)->shortcut_bwd(I(be), g, n, dy, beta, dx);
+}
+inline int r_avgpool_fwd(tn_backend *be, int n, int hw, int c, const float *x, float *y) {
+    auto *r = R(be);
+    r->add("avgpool_fwd", {r->i(n), r->i(hw), r->i(c), r->p(x), r->p(y)});
+    return I(be)->avgpool_fwd(I(be), n, hw, c, x, y);
+}
+inline int r_avgpool_bwd(tn_backend *be, int n, int hw, int c, const float *dy, float *dx) {
+    auto *r = R(be);
+    r->add("avgpool_bwd", {r->i(n), r->i(hw), r->i(c), r->p(dy), r->p(dx)});
+    return I(be)->avgpool_bwd(I(be), n, hw, c, dy, dx);
+}
+inline int r_bn_apply(tn_backend *be, int n, int m, const float *z, const float *mean, const float *invstd,
+                      const float *gamma, const float *beta, float *y) {
+    auto *r = R(be);
+    r->add("bn_apply", {r->i(n), r->i(m), r->p(z), r->p(mean), r->p(invstd), r->p(gamma), r->p(beta), r->p(y)});
+    return I(be)->bn_apply(I(be), n, m, z, mean, invstd, gamma, beta, y);
+}
+inline int r_add_scalar(tn_backend *be, size_t n, float *x, const float *b) {
+    R(be)->add("add_scalar", {Recorder::i((long long)n), R(be)->p(x), R(be)->p(b)});
+    return I(be)->add_scalar(I(be), n, x, b);
+}
+inline int r_sum(tn_backend *be, size_t n, const float *x, float *out) {
+    R(be)->add("sum", {Recorder::i((long long)n), R(be)->p(x), R(be)->p(out)});
+    return I(be)->sum(I(be), n, x, out);
+}
 inline size_t r_mem_available(tn_backend *be) { return I(be)->mem_available(I(be)); }
 inline void r_destroy(tn_backend *) {}  // the inner backend is the caller's
 
@@ -206,6 +257,9 @@ inline tn_backend *wrap(Recorder &r, tn_backend *inner, bool fused_bn = true) {
     b.set_scalars = r_set_scalars, b.gemm_dev = r_gemm_dev, b.sgd_dev = r_sgd_dev, b.sumsq = r_sumsq;
     b.dot = r_dot, b.diffsq = r_diffsq, b.row_norms = r_row_norms, b.perturb = r_perturb;
     b.act_bn_bwd = fused_bn && inner->act_bn_bwd ? r_act_bn_bwd : nullptr;
+    b.im2col = r_im2col, b.col2im = r_col2im, b.shortcut_fwd = r_shortcut_fwd, b.shortcut_bwd = r_shortcut_bwd;
+    b.avgpool_fwd = r_avgpool_fwd, b.avgpool_bwd = r_avgpool_bwd, b.bn_apply = r_bn_apply;
+    b.add_scalar = r_add_scalar, b.sum = r_sum;
     b.mem_available = r_mem_available, b.destroy = r_destroy;
     return &b;
 }

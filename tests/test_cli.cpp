@@ -196,6 +196,21 @@ TEST(CliBadInput, BadChoice) {
     expect_refused(t, cat(kTiny, {"--out", "run", "--loss", "foo"}), {"--loss", "foo", "mse", "xent"});
 }
 
+// resnet-cifar: a depth that is not 6n+2 is refused with the list; --tau-learn on is refused where
+// there is no learnable tau (another family, or BN, whose tau the authors keep fixed).
+TEST(CliBadInput, ConvDepthAndTauLearn) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet-cifar", "--depth", "21"}),
+                   {"--depth 21", "6n+2", "20, 32, 44, 56, 110, 1202"});
+    expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet-cifar", "--depth", "2"}), {"--depth 2", "6n+2"});
+    expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet", "--tau-learn", "on"}),
+                   {"--tau-learn on", "resnet-cifar"});
+    expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet-cifar", "--depth", "8", "--bn", "on",
+                                  "--tau-learn", "on"}),
+                   {"--tau-learn on", "--bn on", "--bn off"});
+}
+
 // Combinations that would silently do nothing or break BN are refused, naming the fix.
 TEST(CliBadInput, InconsistentCombinations) {
     TempDir t;
@@ -534,6 +549,52 @@ TEST(CliResume, OtherThreadCount) {
     expect_same_checkpoint(t / "A/checkpoint.bin", t / "B/checkpoint.bin");
 }
 
+// --arch resnet-cifar alone is ResNet-20 at 16 channels (the family's defaults for --width and
+// --depth); given flags win; --tau-learn stays out of the canonical flags at its default.
+TEST(CliConv, FamilyDefaults) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = {"train", "--arch", "resnet-cifar", "--data", "fashion:" + kSample, "--subset", "16", "--steps", "0",
+              "--threads", "1"};
+    ok_run(t, cat(f, {"--out", "a"}));
+    std::string a = cli::slurp(t / "a/config.json");
+    EXPECT_EQ(field(a, "width"), "16");
+    EXPECT_EQ(field(a, "depth"), "20");
+    EXPECT_EQ(cli::unquote(field(a, "tau_learn")), "auto");
+    EXPECT_EQ(cli::unquote(field(a, "flags")).find("--tau-learn"), std::string::npos) << a;
+    ok_run(t, cat(f, {"--out", "b", "--width", "8", "--depth", "8", "--tau-learn", "off"}));
+    std::string b = cli::slurp(t / "b/config.json");
+    EXPECT_EQ(field(b, "width"), "8");
+    EXPECT_EQ(field(b, "depth"), "8");
+    EXPECT_NE(cli::unquote(field(b, "flags")).find("--tau-learn"), std::string::npos) << b;
+    EXPECT_NE(field(a, "run_id"), field(b, "run_id"));
+}
+
+// The conv ResNet resumes bit-exactly too: BN running statistics of the convs and shortcuts,
+// the no-BN variant's scalar biases and learnable tau, and their velocities are all checkpointed.
+namespace {
+const Args kConv = {"train", "--arch", "resnet-cifar", "--depth", "8", "--width", "4", "--data",
+                    "fashion:" + kSample, "--subset", "48", "--seed", "3", "--threads", "2", "--batch", "16",
+                    "--lr", "0.05", "--momentum", "0.9", "--wd", "1e-4"};
+}  // namespace
+TEST(CliResume, ConvResnetBn) { expect_resume_exact(cat(kConv, {"--bn", "on"})); }
+TEST(CliResume, ConvResnetNoBnLearnedTau) { expect_resume_exact(cat(kConv, {"--bn", "off"})); }
+
+// The conv ResNet at 1, 2 and 3 threads: the same bytes (im2col, col2im and the GEMMs of a conv,
+// whose weight gradient is one tile with a long K, split the work by shape, never by thread).
+TEST(CliDeterminism, ConvThreadCountDoesNotChangeResults) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = {"train", "--arch", "resnet-cifar", "--depth", "8", "--width", "8", "--data", "fashion:" + kSample,
+              "--subset", "128", "--batch", "64", "--steps", "4", "--eval-every", "2", "--bn", "off"};
+    for (const char *th : {"1", "2", "3"}) ok_run(t, cat(f, {"--threads", th, "--out", std::string("t") + th}));
+    for (const char *th : {"2", "3"}) {
+        EXPECT_EQ(metrics_no_time(t / "t1"), metrics_no_time(t / (std::string("t") + th))) << th << " threads";
+        EXPECT_TRUE(cli::slurp(t / "t1/checkpoint.bin") == cli::slurp(t / (std::string("t") + th + "/checkpoint.bin")))
+            << "checkpoint.bin at " << th << " threads differs from 1 thread";
+    }
+}
+
 // ================================================================== run identity and litter
 
 // The identity (canonical config hash, seed among the flags) is in config.json, in the checkpoint
@@ -864,7 +925,8 @@ TEST(CliOutputs, HelpTrainListsEveryFlag) {
             found = !(std::isalnum((unsigned char)next) || next == '-' || next == '_');
         }
         EXPECT_TRUE(found) << f << " is not in 'taunet help train'";
-        if ((flags[i].props & TN_FLAG_CANON) && f != "--epochs") canon_names += f + ";";  // --steps 200 by default
+        // --steps 200 by default; flags written only when set are absent at the defaults
+        if ((flags[i].props & TN_FLAG_CANON) && f != "--epochs" && !(flags[i].props & TN_FLAG_IF_SET)) canon_names += f + ";";
     }
     tn_config c;
     tn_config_defaults(&c);

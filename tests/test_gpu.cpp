@@ -555,6 +555,31 @@ void parity(const std::vector<std::string> &flags, double rel, const char *name,
         for (const std::string &d : {c, g}) std::filesystem::remove_all(std::filesystem::path(d).parent_path());
 }
 
+// The conv ResNet on real images (the Fashion-MNIST sample, 28x28, one channel), CPU vs CUDA:
+// the same curves within fp32 tolerance; ResNet-8 at 4 channels keeps the emulation quick.
+void conv_parity(const std::vector<std::string> &flags, double rel, const char *name) {
+    NEED_DEVICE();
+    std::vector<std::string> common = {"--arch", "resnet-cifar", "--depth", "8", "--width", "4", "--data",
+                                       "fashion:" + std::string(TAUNET_SOURCE_DIR) + "/data/fashion-sample",
+                                       "--subset", "64", "--batch", "32", "--steps", "6", "--eval-every", "3",
+                                       "--lr", "0.05", "--momentum", "0.9", "--wd", "1e-4"};
+    common.insert(common.end(), flags.begin(), flags.end());
+    std::string c = train(common, "cpu", name), g = train(common, "cuda", name);
+    ASSERT_FALSE(c.empty() || g.empty());
+    auto a = metrics(c), b = metrics(g);
+    ASSERT_EQ(a.size(), 3u) << c;
+    ASSERT_EQ(a.size(), b.size()) << g;
+    for (size_t i = 0; i < a.size(); i++) {
+        std::string at = std::string(name) + " step " + std::to_string(a[i].step);
+        double r = i == 0 ? 1e-4 : rel;
+        EXPECT_NEAR(b[i].train_loss, a[i].train_loss, r * std::fabs(a[i].train_loss)) << at;
+        EXPECT_NEAR(b[i].test_loss, a[i].test_loss, r * std::fabs(a[i].test_loss)) << at;
+    }
+    EXPECT_NE(a.back().train_loss, a.front().train_loss) << "the weights did not move: a weak comparison";
+    if (!::testing::Test::HasFailure())
+        for (const std::string &d : {c, g}) std::filesystem::remove_all(std::filesystem::path(d).parent_path());
+}
+
 TEST(TN_GPU_SUITE, TrainParityPlain) {
     parity({"--arch", "plain", "--depth", "6", "--bn", "off", "--opt", "gd", "--lr", "0.1", "--loss", "mse"}, 2e-3,
            "plain");
@@ -571,6 +596,10 @@ TEST(TN_GPU_SUITE, TrainParityResnetBn) {
     parity({"--arch", "resnet", "--depth", "10", "--bn", "on", "--opt", "gd", "--momentum", "0.3", "--lr", "0.05"},
            2e-2, "resnet-bn");
 }
+// BN: BatchNorm2d after every conv and on the stage-entry shortcuts.
+TEST(TN_GPU_SUITE, TrainParityConvBn) { conv_parity({"--bn", "on"}, 1e-3, "conv-bn"); }
+// No BN: the scalar biases and the learnable tau (its gradient a sum of the blocks' dots).
+TEST(TN_GPU_SUITE, TrainParityConvNoBn) { conv_parity({"--bn", "off", "--preprocess", "standardize"}, 1e-3, "conv-nobn"); }
 TEST(TN_GPU_SUITE, TrainParityTf32) {
     parity({"--arch", "plain", "--depth", "6", "--bn", "off", "--opt", "gd", "--lr", "0.1", "--loss", "mse"}, 2e-2,
            "plain-tf32", 1);

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -114,3 +116,55 @@ TEST(Training, TauLMinusQuarterExplodesAtInit) {
     EXPECT_LT(sa.final_train_loss, 100.0);
     EXPECT_GT(sb.final_train_loss, 100 * sa.final_train_loss);
 }
+
+// ------------------------------------------------------------------ conv ResNets (CIFAR family)
+
+namespace {
+const std::string kSample = "fashion:" + std::string(TAUNET_SOURCE_DIR) + "/data/fashion-sample";
+// The conv depth of the "ResNet-1202" tests: 302 (n = 50) under the sanitizers, like deep().
+std::string conv_deep() { return std::getenv("TAUNET_TEST_SMALL") ? "302" : "1202"; }
+}  // namespace
+
+// ResNet-20 with BN on the 2000 real training images of the Fashion-MNIST sample (28x28, one
+// channel): two epochs of SGD give a test accuracy far above chance (0.1) on its 500 test images.
+// (Measured: test accuracy 0.73 at 2 threads on an AMD EPYC, OpenBLAS's Zen kernel.)
+TEST(Training, ConvResnet20BnBeatsChance) {
+    auto s = run({"--arch", "resnet-cifar", "--depth", "20", "--bn", "on", "--data", kSample, "--batch", "32",
+                  "--lr", "0.05", "--momentum", "0.9", "--wd", "1e-4", "--epochs", "2", "--eval-every", "0"});
+    EXPECT_STREQ(tn_status_name(s.status), "finished");
+    EXPECT_GT(s.final_test_acc, 0.5) << "chance is 0.1";
+}
+
+// A tiny IDX set in dir (8 training and 4 test images of 28x28, random pixels and labels, raw
+// files): a deep net's evaluation then costs little next to its steps.
+void write_idx(const std::string &dir, const char *name, int n, bool images, std::mt19937 &rng) {
+    std::ofstream f(dir + "/" + name, std::ios::binary);
+    unsigned char hdr[16] = {0, 0, 8, (unsigned char)(images ? 3 : 1), 0, 0, 0, (unsigned char)n, 0, 0, 0, 28, 0, 0, 0, 28};
+    f.write((const char *)hdr, images ? 16 : 8);
+    for (int i = 0; i < n * (images ? 28 * 28 : 1); i++) f.put((char)(images ? rng() % 256 : rng() % 10));
+}
+std::string tiny_idx() {
+    std::string d = tmpdir();
+    std::mt19937 rng(7);
+    write_idx(d, "train-images-idx3-ubyte", 8, true, rng);
+    write_idx(d, "train-labels-idx1-ubyte", 8, false, rng);
+    write_idx(d, "t10k-images-idx3-ubyte", 4, true, rng);
+    write_idx(d, "t10k-labels-idx1-ubyte", 4, false, rng);
+    return "mnist:" + d;
+}
+
+// ResNet-1202 steps on the CPU, with BN (tau fixed at 1/sqrt(600)) and without (the scalar biases
+// and the learnable tau): finite, and a few SGD steps on one small batch lower its loss.
+void conv_deep_trains(const char *bn) {
+    std::vector<std::string> f = {"--arch", "resnet-cifar", "--depth", conv_deep(), "--bn", bn, "--data", tiny_idx(),
+                                  "--batch", "8", "--lr", "0.05", "--eval-every", "3"};
+    auto f0 = f, f1 = f;
+    f0.insert(f0.end(), {"--steps", "0"});
+    f1.insert(f1.end(), {"--steps", "3"});
+    auto s0 = run(f0), s1 = run(f1);
+    EXPECT_STREQ(tn_status_name(s1.status), "finished");
+    EXPECT_TRUE(std::isfinite(s1.final_train_loss));
+    EXPECT_LT(s1.final_train_loss, s0.final_train_loss) << "--bn " << bn;
+}
+TEST(Training, ConvResnet1202WithBnSteps) { conv_deep_trains("on"); }
+TEST(Training, ConvResnet1202WithoutBnSteps) { conv_deep_trains("off"); }

@@ -25,6 +25,7 @@ typedef struct tn_config {
     tn_tau_rule tau_rule;
     double tau_value; /* for TN_TAU_NUMBER */
     int bn;
+    int tau_learn; /* --tau-learn: 0 off, 1 on, 2 auto (on for resnet-cifar without BN) */
     /* data */
     tn_data_spec data;
     /* training */
@@ -61,7 +62,7 @@ typedef struct tn_config {
  * (indexed by tn_arch), off/on, and the values of the other choice flags. */
 extern const char *const tn_arch_names[], *const tn_onoff_names[], *const tn_label_names[], *const tn_prep_names[],
     *const tn_loss_names[], *const tn_opt_names[], *const tn_train_names[], *const tn_backend_names[],
-    *const tn_math_names[], *const tn_data_names[], *const tn_diag_names[];
+    *const tn_math_names[], *const tn_data_names[], *const tn_diag_names[], *const tn_tau_learn_names[];
 const char *tn_arch_name(int arch);
 /* The index of v in names, or -1. */
 int tn_name_index(const char *const *names, const char *v);
@@ -91,6 +92,8 @@ enum {
     TN_FLAG_RESUMABLE = 2, /* may change when a run resumes */
     TN_FLAG_RANGES = 4,    /* an integer: sweep lists also take ranges a:b[:s] */
     TN_FLAG_SEMI = 8,      /* its values contain commas: sweep lists separate them with ';' */
+    TN_FLAG_IF_SET = 16,   /* in the canonical flags only when not at its default (flags added after
+                              0.1.0: the identities and checkpoints of earlier runs stay valid) */
 };
 typedef struct tn_flag {
     const char *name;     /* "--width" */
@@ -110,8 +113,10 @@ void tn_config_defaults(tn_config *c);
 int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e);
 /* Checks the combination (called by parse, again after resume overrides). */
 int tn_config_validate(const tn_config *c, tn_err *e);
-/* tau resolved from the rule and depth. */
+/* tau resolved from the rule and L (FC: the depth; resnet-cifar: the blocks, (depth - 2) / 2). */
 double tn_config_tau(const tn_config *c);
+/* Whether tau is a trained parameter (resnet-cifar without BN, unless --tau-learn off). */
+int tn_config_tau_learns(const tn_config *c);
 /* The canonical flag string that reproduces this configuration (stored in checkpoints). */
 int tn_config_to_flags(const tn_config *c, char *buf, size_t cap);
 void tn_config_to_json(const tn_config *c, tn_json *j);

@@ -13,6 +13,7 @@ typedef struct tn_dataset {
     int n;      /* examples */
     int p;      /* features per example (784 for MNIST, 3072 for CIFAR-10: CHW order) */
     int d;      /* number of classes */
+    int c, h, w; /* an example's shape, c*h*w == p (images CHW: 1x28x28, 3x32x32; vectors p x 1 x 1) */
     float *x;   /* n*p, row-major, owned */
     int32_t *y; /* n labels in [0, d), owned */
 } tn_dataset;
@@ -44,6 +45,14 @@ int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_datase
 int tn_mnist_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e); /* also Fashion */
 int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e);
 int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e);
+
+/* What a spec's data will be without loading it: an example's shape, the classes and the full
+ * training and test sizes of the standard files (synthetic: as the spec says). */
+typedef struct tn_data_dims {
+    int c, h, w, d;
+    long n_train, n_test;
+} tn_data_dims;
+tn_data_dims tn_data_spec_dims(const tn_data_spec *spec);
 
 /* Load according to spec and apply subset, label noise (train only) and preprocessing
  * (statistics from the training split, applied to both). */

@@ -22,13 +22,20 @@
 extern "C" {
 #endif
 
-/* The arenas, in checkpoint order: the weights [A | W_1 .. W_{L-1} | B] (FC), the BN parameters
- * [gamma of every BN unit | beta of every BN unit], BN's running means and running variances. */
-typedef enum { TN_ARENA_W = 0, TN_ARENA_BN, TN_ARENA_BN_MEAN, TN_ARENA_BN_VAR, TN_ARENAS } tn_arena_id;
+/* The arenas, in checkpoint order: the weights [A | W_1 .. W_{L-1} | B] (FC; the convs and the
+ * head for conv ResNets), the BN parameters [gamma of every BN unit | beta of every BN unit], BN's
+ * running means and running variances, and the scalars that train at lr/10 (the no-BN conv
+ * blocks' biases and their shared learnable tau). */
+typedef enum { TN_ARENA_W = 0, TN_ARENA_BN, TN_ARENA_BN_MEAN, TN_ARENA_BN_VAR, TN_ARENA_SCALARS, TN_ARENAS } tn_arena_id;
 /* An arena's copies: values, gradients (absent with fused SGD), optimizer velocity. */
 typedef enum { TN_COPY_VALUE = 0, TN_COPY_GRAD, TN_COPY_VELOCITY, TN_COPIES } tn_copy_kind;
 /* Checkpoint names: "w", "bn", "bn.running_mean", "bn.running_var" (velocity: NAME.velocity). */
 const char *tn_arena_name(int arena);
+
+/* An example's input: channels x height x width (a flat vector of p features is p x 1 x 1). */
+typedef struct tn_shape {
+    int c, h, w;
+} tn_shape;
 
 enum { TN_INIT_NORMAL = 0, TN_INIT_CONST };
 
@@ -44,13 +51,17 @@ typedef struct tn_tensor {
     int weight;         /* a layer's weight matrix: one entry of the per-layer diagnostics */
 } tn_tensor;
 
-/* A linear map the diagnostics may probe: y = M x with M = W [out, in] or, residual, I + tau W. */
+/* A linear map the diagnostics may probe: y = M x with M = W [out, in] or, residual, I + tau W;
+ * or, conv, the true convolution operator of one example (im2col with geometry g, then the GEMM
+ * with W [oc, c*k*k]: in = c*h*w, out = oc*oh*ow floats). */
 typedef struct tn_map {
     int tensor;         /* its weight in the tensor table */
     int out, in;
     int residual;
     float tau;
     int chain;          /* one factor of the residual-chain diagnostic (in plan order) */
+    int conv;
+    tn_conv_geom g;
 } tn_map;
 
 /* What a model keeps beyond its weights; decided by the run (src/run/planner.c), not the model. */
@@ -63,7 +74,9 @@ enum {
 };
 
 typedef struct tn_plan tn_plan;
-/* Builds the plan of configuration c for p input features and d classes. */
+/* Builds the plan of configuration c for inputs of shape `in` (p features: p x 1 x 1) and d
+ * classes. */
+int tn_plan_make_shape(const tn_config *c, tn_shape in, int d, tn_plan **plan, tn_err *e);
 int tn_plan_make(const tn_config *c, int p, int d, tn_plan **plan, tn_err *e);
 void tn_plan_free(tn_plan *plan);
 int tn_plan_tensors(const tn_plan *plan, const tn_tensor **t); /* returns the count */

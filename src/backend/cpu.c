@@ -20,6 +20,8 @@ typedef struct {
     int threads;
     double *scratch; /* BN partial sums, grown on demand: no allocation inside a step */
     size_t scratch_n;
+    float *kpart;    /* the K-split GEMM's partial products, grown on demand */
+    size_t kpart_n;
     /* One cuRAND host generator for the backend's life. Positioning it (seed, offset) costs about
      * 6 ms whatever the count, continuing where the last draw ended under 1 ms, so a draw that
      * starts where the previous one of the same seed stopped (the tensors of a model, drawn in
@@ -119,15 +121,58 @@ static void gemm_tile(const gemm_grid *g, int t, int ta, int tb, int M, int N, i
                 alpha, Ap, lda, Bp, ldb, beta, C + (size_t)i0 * ldc + j0, ldc);
 }
 
+/* A GEMM whose C is one tile but whose K is long (a conv's weight gradient: C [oc, c*9], K = the
+ * batch's pixels) would run on one thread: K is cut instead into a fixed number of chunks (from
+ * the shape alone, like the grid), one single-threaded call each into its own partial product,
+ * and C = alpha * (the partials summed in chunk order) + beta * C. */
+#define KSPLIT_MIN_K 4096
+#define KSPLIT_MAX 8
+static int ksplit_chunks(int M, int N, int K) {
+    if (K < KSPLIT_MIN_K) return 1;
+    double per = 2.0 * M * N * (K / KSPLIT_MAX);
+    int s = per >= TILE_MIN_FLOPS ? KSPLIT_MAX : (int)(2.0 * M * N * K / TILE_MIN_FLOPS);
+    return s < 2 ? 1 : s;
+}
+
+static int gemm_ksplit(cpu_ctx *c, int S, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc) {
+    size_t mn = (size_t)M * N;
+    if (S * mn > c->kpart_n) {
+        float *p = realloc(c->kpart, S * mn * sizeof(float));
+        if (!p) return -1;
+        c->kpart = p, c->kpart_n = S * mn;
+    }
+    int kc = ceil_div(ceil_div(K, S), TILE_ALIGN) * TILE_ALIGN, T = c->threads;
+    S = ceil_div(K, kc);
+    float *part = c->kpart;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
+    for (int s = 0; s < S; s++) {
+        int k0 = s * kc, kn = K - k0 < kc ? K - k0 : kc;
+        const float *Ap = ta ? A + (size_t)k0 * lda : A + k0; /* columns k0.. of op(A) */
+        const float *Bp = tb ? B + k0 : B + (size_t)k0 * ldb; /* rows k0.. of op(B) */
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, kn, 1.0f, Ap,
+                    lda, Bp, ldb, 0.0f, part + (size_t)s * mn, N);
+    }
+#pragma omp parallel for schedule(static) num_threads(T) if (T > 1 && mn > PAR_MIN)
+    for (size_t i = 0; i < mn; i++) {
+        float v = part[i];
+        for (int s = 1; s < S; s++) v += part[(size_t)s * mn + i];
+        float *o = C + (i / N) * (size_t)ldc + i % N;
+        *o = beta == 0.0f ? alpha * v : alpha * v + beta * *o;
+    }
+    return 0;
+}
+
 static int cpu_gemm(tn_backend *be, int ta, int tb, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     cpu_ctx *c = be->ctx;
     if (M <= 0 || N <= 0) return 0;
     gemm_grid g = gemm_grid_for(M, N, K);
-    int nt = g.mt * g.nt, T = c->threads;
+    int nt = g.mt * g.nt, T = c->threads, S = nt == 1 ? ksplit_chunks(M, N, K) : 1;
     /* one thread: OpenBLAS, called outside a parallel region, threads by OpenMP's current count,
      * which another backend in this process may have changed */
     if (T == 1 && omp_get_max_threads() != 1) omp_set_num_threads(1);
+    if (S > 1 && !gemm_ksplit(c, S, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
     for (int t = 0; t < nt; t++) gemm_tile(&g, t, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return 0;
@@ -424,6 +469,7 @@ static void cpu_destroy(tn_backend *be) {
     if (!be) return;
     if (((cpu_ctx *)be->ctx)->gen_ok) curandDestroyGenerator(((cpu_ctx *)be->ctx)->gen);
     free(((cpu_ctx *)be->ctx)->scratch);
+    free(((cpu_ctx *)be->ctx)->kpart);
     free(be->ctx);
     free(be);
 }

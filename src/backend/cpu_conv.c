@@ -5,29 +5,67 @@
 
 #include "backend/cpu_ops.h"
 
+/* im2col and col2im walk the index math of kernels/tn_conv.cuh in loop form (the per-element
+ * tn_im2col_src / tn_col2im_at with their divisions cost 4x the GEMM): for each output pixel the
+ * k*k taps, each one input pixel's channels. col2im sums each element's taps in the same (ky, kx)
+ * order from 0, so the CPU and the CUDA kernel agree bit for bit. */
 int tn_cpu_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols) {
     long long rows = (long long)n * g->oh * g->ow;
-    int ckk = g->c * g->k * g->k;
+    int k = g->k, kk = k * k, ckk = g->c * kk;
     float a = add ? *add : 0.0f;
 #pragma omp parallel for schedule(static) if (rows * ckk > TN_CPU_PAR_MIN)
-    for (long long r = 0; r < rows; r++)
-        for (int col = 0; col < ckk; col++) {
-            long long s = tn_im2col_src(g, r, col);
-            cols[r * ckk + col] = s < 0 ? 0.0f : add ? x[s] + a : x[s];
-        }
+    for (long long r = 0; r < rows; r++) {
+        long long ex = r / ((long long)g->oh * g->ow);
+        int rr = (int)(r - ex * g->oh * g->ow), oy = rr / g->ow, ox = rr - oy * g->ow;
+        float *row = cols + r * ckk;
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                int y = oy * g->stride - g->pad + ky, xx = ox * g->stride - g->pad + kx, t = ky * k + kx;
+                if (y < 0 || y >= g->h || xx < 0 || xx >= g->w) {
+                    for (int ci = 0; ci < g->c; ci++) row[ci * kk + t] = 0.0f;
+                    continue;
+                }
+                const float *px = x + ex * g->sn + y * g->sh + xx * g->sw;
+                if (add)
+                    for (int ci = 0; ci < g->c; ci++) row[ci * kk + t] = px[ci * g->sc] + a;
+                else
+                    for (int ci = 0; ci < g->c; ci++) row[ci * kk + t] = px[ci * g->sc];
+            }
+    }
     return 0;
 }
 
+#define COL2IM_CHUNK 64 /* channels summed at once (a local accumulator per channel) */
 int tn_cpu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx) {
     long long pix = (long long)n * g->h * g->w;
+    int k = g->k, kk = k * k, ckk = g->c * kk;
 #pragma omp parallel for schedule(static) if (pix * g->c > TN_CPU_PAR_MIN)
     for (long long p = 0; p < pix; p++) {
         long long ex = p / ((long long)g->h * g->w);
         int r = (int)(p - ex * g->h * g->w), y = r / g->w, xx = r - y * g->w;
-        for (int ci = 0; ci < g->c; ci++) {
-            float *d = dx + ex * g->sn + ci * g->sc + y * g->sh + xx * g->sw;
-            float s = tn_col2im_at(g, dcols, ex, ci, y, xx);
-            *d = beta == 0.0f ? s : beta * *d + s;
+        float *d = dx + ex * g->sn + y * g->sh + xx * g->sw;
+        for (int c0 = 0; c0 < g->c; c0 += COL2IM_CHUNK) {
+            int cn = g->c - c0 < COL2IM_CHUNK ? g->c - c0 : COL2IM_CHUNK;
+            float s[COL2IM_CHUNK];
+            for (int j = 0; j < cn; j++) s[j] = 0.0f;
+            for (int ky = 0; ky < k; ky++) {
+                int ty = y + g->pad - ky;
+                if (ty < 0 || ty % g->stride) continue;
+                int oy = ty / g->stride;
+                if (oy >= g->oh) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int tx = xx + g->pad - kx;
+                    if (tx < 0 || tx % g->stride) continue;
+                    int ox = tx / g->stride;
+                    if (ox >= g->ow) continue;
+                    const float *src = dcols + ((ex * g->oh + oy) * g->ow + ox) * ckk + (long long)c0 * kk + ky * k + kx;
+                    for (int j = 0; j < cn; j++) s[j] += src[j * kk];
+                }
+            }
+            for (int j = 0; j < cn; j++) {
+                float *o = d + (long long)(c0 + j) * g->sc;
+                *o = beta == 0.0f ? s[j] : beta * *o + s[j];
+            }
         }
     }
     return 0;

@@ -11,9 +11,12 @@ int tn_config_to_flags(const tn_config *c, char *buf, size_t cap) {
     int n;
     const tn_flag_row *rows = tn_flag_rows(&n);
     size_t o = 0;
-    char v[1200];
+    char v[1200], dv[1200];
+    tn_config d;
+    tn_config_defaults(&d);
     for (int i = 0; i < n; i++) {
         if (!(rows[i].pub.props & TN_FLAG_CANON) || !tn_flag_value(&rows[i], c, v, sizeof v)) continue;
+        if ((rows[i].pub.props & TN_FLAG_IF_SET) && tn_flag_value(&rows[i], &d, dv, sizeof dv) && !strcmp(v, dv)) continue;
         int w = snprintf(buf + o, o < cap ? cap - o : 0, "%s%s\n%s", o ? "\n" : "", rows[i].pub.name, v);
         if (w < 0 || o + (size_t)w >= cap) return -1;
         o += (size_t)w;

@@ -18,6 +18,7 @@ void tn_config_defaults(tn_config *c) {
     c->depth = 10;
     c->tau_rule = TN_TAU_INV_SQRT_L;
     c->tau_value = 0.0;
+    c->tau_learn = 2;
     c->data.kind = TN_DATA_SYNTHETIC;
     c->data.n_train = 512;
     c->data.n_test = 512;
@@ -39,8 +40,12 @@ void tn_config_defaults(tn_config *c) {
 }
 
 int tn_config_validate(const tn_config *c, tn_err *e) {
-    if (c->arch == TN_ARCH_RESNET_CIFAR)
-        return tn_fail(e, TN_EINPUT, "--arch resnet-cifar: convolutional ResNets are not implemented yet; use --arch plain or resnet");
+    if (c->arch == TN_ARCH_RESNET_CIFAR && (c->depth < 8 || (c->depth - 2) % 6))
+        return tn_fail(e, TN_EINPUT, "--depth %d: resnet-cifar needs 6n+2 layers (20, 32, 44, 56, 110, 1202, ...)", c->depth);
+    if (c->tau_learn == 1 && c->arch != TN_ARCH_RESNET_CIFAR)
+        return tn_fail(e, TN_EINPUT, "--tau-learn on applies to --arch resnet-cifar only; drop it");
+    if (c->tau_learn == 1 && c->bn)
+        return tn_fail(e, TN_EINPUT, "--tau-learn on with --bn on: the BN variant keeps tau fixed (the tau-ResNet authors' code); use --bn off or drop --tau-learn");
     if (c->arch == TN_ARCH_PLAIN && c->tau_rule == TN_TAU_NUMBER && c->tau_value != 0.0 && c->tau_value != 1.0)
         return tn_fail(e, TN_EINPUT, "--tau applies to --arch resnet only; drop it for --arch plain");
     if (c->data.kind == TN_DATA_CIFAR10 && c->data.prep == TN_PREP_DEFAULT) { /* fine */ }
@@ -57,7 +62,7 @@ int tn_config_validate(const tn_config *c, tn_err *e) {
 }
 
 double tn_config_tau(const tn_config *c) {
-    double L = c->depth;
+    double L = c->arch == TN_ARCH_RESNET_CIFAR ? (c->depth - 2) / 2 : c->depth;
     if (c->arch == TN_ARCH_PLAIN) return 1.0;
     switch (c->tau_rule) {
     case TN_TAU_INV_SQRT_L: return 1.0 / sqrt(L);
@@ -65,6 +70,10 @@ double tn_config_tau(const tn_config *c) {
     case TN_TAU_L_M14: return pow(L, -0.25);
     default: return c->tau_value;
     }
+}
+
+int tn_config_tau_learns(const tn_config *c) {
+    return c->arch == TN_ARCH_RESNET_CIFAR && !c->bn && c->tau_learn != 0;
 }
 
 const char *tn_tau_rule_name(const tn_config *c, char *buf, size_t cap) {

@@ -207,11 +207,12 @@ static int fmt_diag(const tn_config *c, char *b, size_t n) { return snprintf(b, 
 #define TEXT(field) K_TEXT, OFF(field), sizeof(((tn_config *)0)->field), 0, 0, NULL, NULL, NULL
 
 static const tn_flag_row rows[] = {
-    {{"--arch", "plain|resnet", "model", "PlainNet h=relu(W h) or tau-ResNet h=relu(h + tau W h) [resnet]", C, "arch"}, CHOICE(arch, tn_arch_names), J_STR},
-    {{"--width", "M", "model", "width: the features of every hidden layer [128]", C | I, "width"}, NUM(K_INT, width, 1, 1 << 20), J_INT},
-    {{"--depth", "L", "model", "depth: A, then L-1 hidden W, then B [10]", C | I, "depth"}, NUM(K_INT, depth, 1, 100000), J_INT},
-    {{"--tau", "T|1/sqrt(L)|1/L|L^-1/4", "model", "residual branch scale, a number or a rule of L [1/sqrt(L)]", C, "tau_rule"}, SPECIAL(parse_tau, fmt_tau), J_TAU},
-    {{"--bn", "on|off", "model", "BatchNorm1d on every hidden W h (PyTorch semantics) [off]", C, "bn"}, CHOICE(bn, tn_onoff_names), J_BOOL},
+    {{"--arch", "plain|resnet|resnet-cifar", "model", "PlainNet h=relu(W h), tau-ResNet h=relu(h + tau W h), or the CIFAR conv ResNet-(6n+2) [resnet]", C, "arch"}, CHOICE(arch, tn_arch_names), J_STR},
+    {{"--width", "M", "model", "width: the features of every hidden layer; resnet-cifar: the first stage's channels [128; resnet-cifar 16]", C | I, "width"}, NUM(K_INT, width, 1, 1 << 20), J_INT},
+    {{"--depth", "L", "model", "depth: A, then L-1 hidden W, then B; resnet-cifar: 6n+2 layers, 3n blocks [10; resnet-cifar 20]", C | I, "depth"}, NUM(K_INT, depth, 1, 100000), J_INT},
+    {{"--tau", "T|1/sqrt(L)|1/L|L^-1/4", "model", "residual branch scale, a number or a rule of L (resnet-cifar: L = blocks) [1/sqrt(L)]", C, "tau_rule"}, SPECIAL(parse_tau, fmt_tau), J_TAU},
+    {{"--bn", "on|off", "model", "BatchNorm on every hidden W h or conv (PyTorch semantics) [off]", C, "bn"}, CHOICE(bn, tn_onoff_names), J_BOOL},
+    {{"--tau-learn", "auto|on|off", "model", "resnet-cifar without BN: one tau shared by the blocks, trained at lr/10 [auto: on]", C | TN_FLAG_IF_SET, "tau_learn"}, CHOICE(tau_learn, tn_tau_learn_names), J_STR},
     {{"--data", "synthetic|mnist:DIR|fashion:DIR|cifar10:DIR", "data", "the dataset [synthetic]", C | S, "data"}, SPECIAL(parse_data, fmt_data), J_STR},
     {{"--n", "N", "data", "synthetic: training points on the unit sphere [512]", C | I, "n"}, NUM(K_INT, data.n_train, 1, 100000000), J_INT},
     {{"--n-test", "N", "data", "synthetic: test points [512]", C | I, "n_test"}, NUM(K_INT, data.n_test, 0, 100000000), J_INT},
@@ -275,7 +276,17 @@ const tn_flag *tn_flag_find(const char *name) {
     return r ? &r->pub : NULL;
 }
 
+/* What --width and --depth mean depends on --arch, and so do their defaults: a flag not given
+ * beside --arch takes the default of the family chosen there. Only where --arch itself is given:
+ * a parse over a stored configuration (--resume D) keeps the stored width and depth. */
+static void family_defaults(tn_config *c, const char *given) {
+    if (c->arch != TN_ARCH_RESNET_CIFAR || !given[tn_flag_row_find("--arch") - rows]) return;
+    if (!given[tn_flag_row_find("--width") - rows]) c->width = 16;
+    if (!given[tn_flag_row_find("--depth") - rows]) c->depth = 20;
+}
+
 int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e) {
+    char given[NROWS] = {0};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         char flag[64];
@@ -293,7 +304,9 @@ int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e) {
         else if (i + 1 >= argc) return tn_fail(e, TN_EINPUT, "%s needs a value; see 'taunet help train'", a);
         else val = argv[++i];
         if (parse_field(f, c, val, e)) return e->code;
+        given[f - rows] = 1;
     }
+    family_defaults(c, given);
     return tn_config_validate(c, e);
 }
 

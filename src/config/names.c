@@ -7,6 +7,7 @@
 
 const char *const tn_arch_names[] = {"plain", "resnet", "resnet-cifar", NULL};
 const char *const tn_onoff_names[] = {"off", "on", NULL};
+const char *const tn_tau_learn_names[] = {"off", "on", "auto", NULL};
 const char *const tn_label_names[] = {"uniform", "teacher", NULL};
 const char *const tn_prep_names[] = {"default", "none", "scale", "standardize", "unitnorm", NULL};
 const char *const tn_loss_names[] = {"mse", "xent", NULL};

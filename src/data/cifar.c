@@ -109,6 +109,7 @@ int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err
         return rc;
     }
     train->p = test->p = CIFAR_P;
+    train->c = test->c = 3, train->h = test->h = 32, train->w = test->w = 32;
     train->d = test->d = 10;
     return 0;
 }

@@ -126,6 +126,7 @@ int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_datase
     for (uint32_t i = 0; i < n; i++) out->y[i] = lb[8 + i];
     out->n = (int)n;
     out->p = (int)p;
+    out->c = 1, out->h = (int)rows, out->w = (int)cols;
     out->d = 10;
 done:
     free(ib);

@@ -132,10 +132,12 @@ int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *t
     /* split: the first n_train points train, the rest test */
     train->n = ntr;
     train->p = p;
+    train->c = p, train->h = train->w = 1;
     train->d = d;
     train->x = x;
     train->y = y;
     test->p = p;
+    test->c = p, test->h = test->w = 1;
     test->d = d;
     if (nte > 0) {
         test->x = malloc((size_t)nte * p * sizeof(float));

@@ -57,15 +57,18 @@ int tn_plan_fc(tn_plan *p, const tn_config *c, tn_err *e) {
     if (!bn && !bad) bad = (zshared = tn_plan_add_slot(p, m)) < 0;
     bad = bad || (logits = tn_plan_add_slot(p, d)) < 0;
     if (bad) return tn_fail(e, TN_ERUNTIME, "model plan: out of memory");
-    tn_unit a = {TN_UNIT_FC, p->p, m, 0, -1, 1, -1, 1.0f, z0, h0, 0};
-    bad = tn_plan_add_unit(p, &a) < 0 || tn_plan_add_map(p, &(tn_map){0, m, p->p, 0, 1.0f, 0}) < 0;
+    tn_unit a = tn_unit_new(TN_UNIT_FC, p->p, m);
+    a.w = 0, a.relu = 1, a.zslot = z0, a.hslot = h0, a.tap = 0;
+    bad = tn_plan_add_unit(p, &a) < 0 || tn_plan_add_map(p, &(tn_map){.tensor = 0, .out = m, .in = p->p, .tau = 1.0f}) < 0;
     for (int l = 1; l < L && !bad; l++) {
-        tn_unit w = {TN_UNIT_FC, m, m, l, bn ? (l - 1) * m : -1, 1, resnet ? l - 1 : -1, tau,
-                     bn ? zfirst + l - 1 : zshared, h0 + l, 0};
-        bad = tn_plan_add_unit(p, &w) < 0 || tn_plan_add_map(p, &(tn_map){l, m, m, resnet, tau, 1}) < 0;
+        tn_unit w = tn_unit_new(TN_UNIT_FC, m, m);
+        w.w = l, w.bn = bn ? (l - 1) * m : -1, w.relu = 1, w.res = resnet ? l - 1 : -1, w.tau = tau;
+        w.zslot = bn ? zfirst + l - 1 : zshared, w.hslot = h0 + l, w.tap = 0;
+        bad = tn_plan_add_unit(p, &w) < 0 || tn_plan_add_map(p, &(tn_map){.tensor = l, .out = m, .in = m, .residual = resnet, .tau = tau, .chain = 1}) < 0;
     }
-    tn_unit b = {TN_UNIT_FC, m, d, L, -1, 0, -1, 1.0f, logits, logits, -1};
-    bad = bad || tn_plan_add_unit(p, &b) < 0 || tn_plan_add_map(p, &(tn_map){L, d, m, 0, 1.0f, 0}) < 0;
+    tn_unit b = tn_unit_new(TN_UNIT_FC, m, d);
+    b.w = L, b.zslot = b.hslot = logits;
+    bad = bad || tn_plan_add_unit(p, &b) < 0 || tn_plan_add_map(p, &(tn_map){.tensor = L, .out = d, .in = m, .tau = 1.0f}) < 0;
     if (bad) return tn_fail(e, TN_ERUNTIME, "model plan: out of memory");
     p->grad_slots = 2; /* a residual reaches one unit back: dh_l and dh_{l-1} */
     p->grad_width = m;

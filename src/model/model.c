@@ -49,6 +49,31 @@ static int alloc_arenas(tn_model *m, unsigned keep) {
     return 0;
 }
 
+/* The scalars (no-BN conv blocks): every copy, gradient and velocity from 0, like BN's. */
+static int alloc_scalars(tn_model *m) {
+    tn_backend *be = m->be;
+    size_t ns = m->plan->arena_len[TN_ARENA_SCALARS];
+    float **a = m->arena[TN_ARENA_SCALARS];
+    if (!ns) return 0;
+    for (int c = 0; c < TN_COPIES; c++)
+        if (!(a[c] = alloc_floats(be, ns)) || (c != TN_COPY_VALUE && be->fill(be, a[c], ns, 0.0f))) return -1;
+    return 0;
+}
+
+/* The conv executor's scratch: im2col, the residual stash, the BN shortcut's temporaries, tau's
+ * per-block shares. */
+static int alloc_conv_scratch(tn_model *m) {
+    tn_backend *be = m->be;
+    const tn_plan *p = m->plan;
+    size_t n = (size_t)m->nb;
+    if (p->cols_per_ex && !(m->cols = alloc_floats(be, n * p->cols_per_ex))) return -1;
+    if (p->stash_width && !(m->stash = alloc_floats(be, n * (size_t)p->stash_width))) return -1;
+    for (int k = 0; k < 2 && p->sc_width; k++)
+        if (!(m->sct[k] = alloc_floats(be, n * (size_t)p->sc_width))) return -1;
+    if (p->tau_units && !(m->tau_parts = alloc_floats(be, (size_t)p->tau_units))) return -1;
+    return 0;
+}
+
 static int alloc_activations(tn_model *m) {
     tn_backend *be = m->be;
     const tn_plan *p = m->plan;
@@ -82,8 +107,8 @@ tn_model *tn_model_create(tn_backend *be, const tn_plan *plan, int nb, unsigned 
     m->fused_sgd = !(keep & TN_KEEP_GRADS);
     m->first_trained = plan->nunits;
     for (int u = plan->nunits - 1; u >= 0; u--)
-        if (plan->tensors[plan->units[u].w].trains) m->first_trained = u;
-    if (alloc_arenas(m, keep) || alloc_activations(m)) {
+        if (plan->units[u].w >= 0 && plan->tensors[plan->units[u].w].trains) m->first_trained = u;
+    if (alloc_arenas(m, keep) || alloc_scalars(m) || alloc_activations(m) || alloc_conv_scratch(m)) {
         tn_fail(e, be->err->code ? be->err->code : TN_ERUNTIME, "model: allocation failed: %s", be->err->msg);
         tn_model_destroy(m);
         return NULL;
@@ -97,7 +122,8 @@ void tn_model_destroy(tn_model *m) {
     for (int a = 0; a < TN_ARENAS; a++)
         for (int c = 0; c < TN_COPIES; c++)
             if (m->arena[a][c]) be->free(be, m->arena[a][c]);
-    float *fp[] = {m->bn_mean, m->bn_invstd, m->x, m->dlogits, m->du, m->scal, m->hyp};
+    float *fp[] = {m->bn_mean, m->bn_invstd, m->x, m->dlogits, m->du, m->scal, m->hyp, m->cols, m->stash, m->sct[0],
+                   m->sct[1], m->tau_parts};
     for (size_t i = 0; i < sizeof fp / sizeof fp[0]; i++)
         if (fp[i]) be->free(be, fp[i]);
     if (m->y) be->free(be, m->y);
@@ -168,9 +194,11 @@ int tn_model_loss(tn_model *m, const int32_t *labels, int n, int grad, double ou
 }
 
 int tn_model_set_hyper(tn_model *m, float lr, float mu, float wd) {
-    /* -lr and 1 - lr*wd are rounded here, once, as the host-scalar GEMM would round them */
-    float v[5] = {lr, mu, wd, -lr, 1.0f - lr * wd};
-    return m->be->set_scalars(m->be, m->hyp, v, 5) ? m->be->err->code : 0;
+    /* -lr and 1 - lr*wd are rounded here, once, as the host-scalar GEMM would round them; the
+     * scalars (biases, tau) train at lr/10 with the same momentum and weight decay */
+    float v[8] = {lr, mu, wd, -lr, 1.0f - lr * wd, lr / 10.0f, mu, wd};
+    int n = m->plan->arena_len[TN_ARENA_SCALARS] ? 8 : 5;
+    return m->be->set_scalars(m->be, m->hyp, v, n) ? m->be->err->code : 0;
 }
 
 const tn_plan *tn_model_plan(const tn_model *m) { return m->plan; }
@@ -186,12 +214,24 @@ const float *tn_model_tap(const tn_model *m, int tap) { return tn_unit_out(m, m-
 float *tn_model_scratch(const tn_model *m) { return m->scal; }
 int tn_model_fused_sgd(const tn_model *m) { return m->fused_sgd; }
 
-/* y = M x or M^T x on one example, vectors as 1-row matrices; a residual map adds x. */
+/* y = M x or M^T x on one example, vectors as 1-row matrices; a residual map adds x; a conv map
+ * is im2col then the GEMM, its adjoint the GEMM then col2im (through the im2col scratch). */
 int tn_model_map_apply(tn_model *m, int map, int trans, const float *x, float *y) {
     tn_backend *be = m->be;
     const tn_map *M = &m->plan->maps[map];
     const float *W = m->arena[TN_ARENA_W][TN_COPY_VALUE] + m->plan->tensors[M->tensor].off;
     int st = 0;
+    if (M->conv) {
+        int rows = M->g.oh * M->g.ow, ckk = M->g.c * M->g.k * M->g.k;
+        if (!trans) {
+            st |= be->im2col(be, &M->g, 1, x, NULL, m->cols);
+            st |= be->gemm(be, 0, 1, rows, M->g.oc, ckk, 1.0f, m->cols, ckk, W, ckk, 0.0f, y, M->g.oc);
+        } else {
+            st |= be->gemm(be, 0, 0, rows, ckk, M->g.oc, 1.0f, x, M->g.oc, W, ckk, 0.0f, m->cols, ckk);
+            st |= be->col2im(be, &M->g, 1, m->cols, 0.0f, y);
+        }
+        return st ? be->err->code : 0;
+    }
     if (M->residual) st |= be->copy(be, y, x, (size_t)M->out * sizeof(float)); /* square: out == in */
     float a = M->residual ? M->tau : 1.0f, b = M->residual ? 1.0f : 0.0f;
     if (!trans) st |= be->gemm(be, 0, 1, 1, M->out, M->in, a, x, M->in, W, M->in, b, y, M->out);

@@ -20,7 +20,14 @@ struct tn_model {
     int *live, *written, *busy; /* backward's bookkeeping: pool index of each unit's output gradient
                                    (-1 none), whether it was written yet, which pool buffers hold one */
     float *scal;            /* 8 floats: reductions, the loss sums */
-    float *hyp;             /* 8 floats: lr, mu, wd, -lr, 1 - lr*wd (tn_model_set_hyper) */
+    float *hyp;             /* 8 floats: lr, mu, wd, -lr, 1 - lr*wd, then the scalars' lr/10, mu, wd
+                               (tn_model_set_hyper) */
+    float *cols;            /* convs: the im2col scratch (and dcols in backward), nb x cols_per_ex */
+    float *stash;           /* convs: a block's residual gradient until its first conv is done */
+    float *sct[2];          /* BN shortcuts: the backward's temporaries, nb x sc_width each */
+    float *tau_parts;       /* a learnable tau: each block's share of its gradient */
+    int pending;            /* backward: the unit whose residual gradient is in the stash, -1 */
+    int tau_k;              /* backward: tau shares written */
 };
 
 /* The output of unit u (u = -1: the input x of a step). */
@@ -31,5 +38,5 @@ static inline float *tn_unit_weight(const tn_model *m, const tn_unit *u, int cop
     float *a = m->arena[TN_ARENA_W][copy];
     return a ? a + m->plan->tensors[u->w].off : NULL;
 }
-static inline int tn_unit_trains(const tn_model *m, const tn_unit *u) { return m->plan->tensors[u->w].trains; }
+static inline int tn_unit_trains(const tn_model *m, const tn_unit *u) { return u->w >= 0 && m->plan->tensors[u->w].trains; }
 #endif

@@ -7,7 +7,7 @@
 
 #include "model/plan.h"
 
-static const char *arena_names[TN_ARENAS] = {"w", "bn", "bn.running_mean", "bn.running_var"};
+static const char *arena_names[TN_ARENAS] = {"w", "bn", "bn.running_mean", "bn.running_var", "scalars"};
 const char *tn_arena_name(int arena) { return arena >= 0 && arena < TN_ARENAS ? arena_names[arena] : "?"; }
 
 tn_plan *tn_plan_new(int p, int d, int loss) {
@@ -18,7 +18,7 @@ tn_plan *tn_plan_new(int p, int d, int loss) {
 
 void tn_plan_free(tn_plan *p) {
     if (!p) return;
-    free(p->units), free(p->tensors), free(p->maps), free(p->slot_width), free(p->tap_unit);
+    free(p->units), free(p->tensors), free(p->maps), free(p->slot_width), free(p->tap_unit), free(p->shortcuts);
     free(p);
 }
 
@@ -37,7 +37,8 @@ tn_plan *tn_plan_copy(const tn_plan *p) {
     c->maps = dup(p->maps, (size_t)p->nmaps * sizeof *p->maps);
     c->slot_width = dup(p->slot_width, (size_t)p->nslots * sizeof *p->slot_width);
     c->tap_unit = dup(p->tap_unit, (size_t)p->ntaps * sizeof *p->tap_unit);
-    if (!c->units || !c->tensors || !c->maps || !c->slot_width || !c->tap_unit) {
+    c->shortcuts = dup(p->shortcuts, (size_t)p->nshortcuts * sizeof *p->shortcuts);
+    if (!c->units || !c->tensors || !c->maps || !c->slot_width || !c->tap_unit || !c->shortcuts) {
         tn_plan_free(c);
         return NULL;
     }
@@ -80,6 +81,9 @@ int tn_plan_add_unit(tn_plan *p, const tn_unit *u) {
 }
 
 int tn_plan_add_map(tn_plan *p, const tn_map *m) { return push((void **)&p->maps, &p->nmaps, sizeof *m, m); }
+int tn_plan_add_shortcut(tn_plan *p, const tn_shortcut *s) {
+    return push((void **)&p->shortcuts, &p->nshortcuts, sizeof *s, s);
+}
 
 void tn_plan_layout(tn_plan *p) {
     memset(p->arena_len, 0, sizeof p->arena_len);
@@ -116,13 +120,16 @@ int tn_plan_max_width(const tn_plan *p) {
 
 double tn_plan_macs(const tn_plan *p) {
     double macs = 0.0;
-    for (int u = 0; u < p->nunits; u++)
-        if (p->units[u].w >= 0) macs += (double)p->units[u].in * p->units[u].out;
+    for (int u = 0; u < p->nunits; u++) {
+        const tn_unit *U = &p->units[u];
+        if (U->kind == TN_UNIT_FC) macs += (double)U->in * U->out;
+        if (U->kind == TN_UNIT_CONV) macs += (double)U->g.oh * U->g.ow * U->g.oc * U->g.c * U->g.k * U->g.k;
+    }
     return macs;
 }
 
 long long tn_plan_params(const tn_plan *p) {
-    return (long long)(p->arena_len[TN_ARENA_W] + p->arena_len[TN_ARENA_BN]);
+    return (long long)(p->arena_len[TN_ARENA_W] + p->arena_len[TN_ARENA_BN] + p->arena_len[TN_ARENA_SCALARS]);
 }
 
 /* The counts tn_model_create and tn_diag_open allocate, buffer by buffer (model.c, diag.c). */
@@ -130,6 +137,8 @@ size_t tn_plan_bytes(const tn_plan *p, int nb, unsigned keep) {
     size_t n = (size_t)nb, f = 0, nw = p->arena_len[TN_ARENA_W], nbn = p->arena_len[TN_ARENA_BN];
     f += nw * (1 + ((keep & TN_KEEP_GRADS) ? 1 : 0) + ((keep & TN_KEEP_VELOCITY) ? 1 : 0));
     if (nbn) f += 3 * nbn + 4 * p->bn_half; /* values, grads, velocity; running and batch statistics */
+    f += 3 * p->arena_len[TN_ARENA_SCALARS];
+    f += n * (p->cols_per_ex + (size_t)p->stash_width + 2 * (size_t)p->sc_width) + (size_t)p->tau_units;
     for (int s = 0; s < p->nslots; s++) f += n * (size_t)p->slot_width[s];
     f += n * (size_t)p->p + n * (size_t)p->d;                           /* input rows, dlogits */
     f += (size_t)(p->grad_slots + 1) * n * (size_t)p->grad_width + 16; /* gradients, du, scal + hyp */

@@ -23,7 +23,7 @@ int tn_export(const char *run_dir, const char *out_dir, int *nfiles, tn_err *e) 
     *nfiles = 0;
     snprintf(path, sizeof path, "%s/checkpoint.bin", run_dir);
     rc = tn_ckpt_read_meta(path, &meta, e) || tn_ckpt_meta_parse(meta, path, &st, &flags, e) ||
-         tn_resume_config(run_dir, 0, NULL, &c, e) || tn_plan_make(&c, st.p, st.d, &plan, e);
+         tn_resume_config(run_dir, 0, NULL, &c, e) || tn_plan_make_shape(&c, (tn_shape){st.c, st.h, st.w}, st.d, &plan, e);
     free(meta);
     if (rc) return e->code;
     for (int a = 0; a < TN_ARENAS && !rc; a++) {

@@ -17,3 +17,15 @@ size_t tn_run_bytes(const tn_config *c, const tn_plan *plan, int nb, long n_trai
     size_t data = (ntr * p + ntr + nte * p + nte + ntr) * sizeof(float) + 5 * 4;
     return tn_plan_bytes(plan, nb, tn_run_keep(c)) + data;
 }
+
+/* The largest batch below c->batch whose run fits in avail bytes (the bytes grow with the batch:
+ * activations, the im2col scratch); 0 when not even a batch of one fits. */
+int tn_run_batch_that_fits(const tn_config *c, const tn_plan *plan, size_t avail, long n_train, long n_test) {
+    int lo = 0, hi = c->batch - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if (tn_run_bytes(c, plan, mid, n_train, n_test) <= avail) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}

@@ -15,6 +15,9 @@ unsigned tn_run_keep(const tn_config *c);
  * diagnostics, n_train training and n_test test examples and the epoch's order. */
 size_t tn_run_bytes(const tn_config *c, const tn_plan *plan, int nb, long n_train, long n_test);
 
+/* The largest batch below c->batch that fits in avail bytes; 0 when none does. */
+int tn_run_batch_that_fits(const tn_config *c, const tn_plan *plan, size_t avail, long n_train, long n_test);
+
 #ifdef __cplusplus
 }
 #endif

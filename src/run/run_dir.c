@@ -151,13 +151,14 @@ int tn_ckpt_meta_build(const tn_config *c, const tn_ckpt_state *s, char **meta, 
     size_t cap = 16384;
     char *m = malloc(cap);
     if (!m) return tn_fail(e, TN_ERUNTIME, "out of memory");
-    char id[17];
+    char id[17], shape[64] = "";
     tn_config_identity_hex(c, id);
+    if (s->h * s->w > 1) snprintf(shape, sizeof shape, "shape %d %d %d\n", s->c, s->h, s->w);
     int n = snprintf(m, cap,
                      "taunet-checkpoint\nstep %ld\nfirst_loss %.17g\nbest_train_loss %.17g\n"
-                     "best_test_acc %.17g\nsteps_to_target %ld\ndims %d %d\nrun %s\nflags\n",
+                     "best_test_acc %.17g\nsteps_to_target %ld\ndims %d %d\n%srun %s\nflags\n",
                      s->step, s->first_loss, s->best_train_loss, s->best_test_acc, s->steps_to_target,
-                     s->p, s->d, id);
+                     s->p, s->d, shape, id);
     if (n < 0 || tn_config_to_flags(c, m + n, cap - (size_t)n)) {
         free(m);
         return tn_fail(e, TN_ERUNTIME, "checkpoint: configuration too long to store");
@@ -175,6 +176,12 @@ int tn_ckpt_meta_parse(const char *meta, const char *path, tn_ckpt_state *s, con
     const char *f = strstr(meta, "\nflags\n"), *r = strstr(meta, "\nrun ");
     if (got != 7 || !f)
         return tn_fail(e, TN_EINPUT, "checkpoint %s: its header text is not taunet's; resume from a run directory written by taunet train", path);
+    /* an image's shape (absent for vectors and in checkpoints before conv nets: p x 1 x 1) */
+    const char *sh = strstr(meta, "\nshape ");
+    s->c = s->p, s->h = s->w = 1;
+    if (sh && sh < f && (sscanf(sh + 7, "%d %d %d", &s->c, &s->h, &s->w) != 3 || s->c < 1 || s->h < 1 || s->w < 1 ||
+                         (long long)s->c * s->h * s->w != s->p))
+        return tn_fail(e, TN_EINPUT, "checkpoint %s: its shape line does not match its %d input features; resume from a run directory written by taunet train", path, s->p);
     /* the run's identity (absent in checkpoints of taunet 0.1.0 before identities) */
     s->run_id[0] = '\0';
     if (r && r < f && strspn(r + 5, "0123456789abcdef") == 16 && r[21] == '\n') {

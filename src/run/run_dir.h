@@ -31,6 +31,7 @@ typedef struct tn_ckpt_state {
     long steps_to_target;
     double seconds; /* training time so far (not stored: recovered from metrics.jsonl) */
     int p, d;       /* input dimension and classes (shapes of A and B) */
+    int c, h, w;    /* an input's shape (c*h*w == p; "shape" line only for images, h*w > 1) */
     char run_id[17]; /* the run's identity (tn_config_identity_hex); "" in older checkpoints */
 } tn_ckpt_state;
 /* meta = state lines + "flags\n" + canonical flags */

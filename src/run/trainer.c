@@ -155,6 +155,7 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     t->st.best_train_loss = t->st.best_test_acc = t->st.first_loss = NAN;
     if (tn_data_load(&c->data, &t->train, &t->test, e)) return e->code;
     t->st.p = t->train.p, t->st.d = t->train.d;
+    t->st.c = t->train.c, t->st.h = t->train.h, t->st.w = t->train.w;
     /* config.json reports image data as loaded (the files fix n, p and d; the flags --n,
      * --n-test, --input-dim, --classes only shape synthetic data, whose --n must stay as given:
      * it fixes where the test split starts in the random stream) */
@@ -166,16 +167,21 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     tn_config *rc = &t->rc;
     tn_config_identity_hex(rc, t->run_id); /* of the resolved configuration, as config.json and the checkpoint */
     int nb = rc->batch;
-    if (tn_plan_make(rc, t->train.p, t->train.d, &t->plan, e)) return e->code;
+    if (tn_plan_make_shape(rc, (tn_shape){t->train.c, t->train.h, t->train.w}, t->train.d, &t->plan, e)) return e->code;
     long long params = tn_plan_params(t->plan);
     size_t bytes = tn_run_bytes(rc, t->plan, nb, t->train.n, t->test.n);
     double gib = bytes / 1073741824.0;
     t->bytes = bytes;
     if (open_backend(t, e)) return e->code;
     size_t avail = t->be->mem_available(t->be);
-    if (avail && bytes > avail)
-        return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB on the %s backend (weights, optimizer state, activations of %d rows, data) but %.2f GiB is free; reduce --width, --depth or --batch (or use --opt sgd)",
-                       gib, t->be->name, nb, avail / 1073741824.0);
+    if (avail && bytes > avail) {
+        int fits = rc->opt == TN_OPT_SGD ? tn_run_batch_that_fits(rc, t->plan, avail, t->train.n, t->test.n) : 0;
+        char fix[96];
+        if (fits > 0) snprintf(fix, sizeof fix, "--batch %d fits (%.2f GiB)", fits, tn_run_bytes(rc, t->plan, fits, t->train.n, t->test.n) / 1073741824.0);
+        else snprintf(fix, sizeof fix, "no batch fits: reduce --width or --depth%s", rc->opt == TN_OPT_SGD ? "" : ", or use --opt sgd with a --batch");
+        return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB on the %s backend (weights, optimizer state, activations of a batch of %d, data) but %.2f GiB is free; %s",
+                       gib, t->be->name, nb, avail / 1073741824.0, fix);
+    }
     if (tn_run_dir_create(rc, t->dir, sizeof t->dir, e)) return e->code;
     if (!(t->mdl = tn_model_create(t->be, t->plan, nb, tn_run_keep(rc), &t->be_err)))
         return tn_fail(e, t->be_err.code, "%s", t->be_err.msg);

@@ -81,15 +81,14 @@ static int load_done(const char *path, id_set *s, int *torn, tn_err *e) {
  * loading data: image sets have known shapes; their training size is the full set (60000 /
  * 50000) unless --subset says less, an upper bound for the samples. */
 static size_t estimate_bytes(const tn_config *c, long long *params) {
-    long p = c->data.p, d = c->data.d, n = c->data.n_train, nt = c->data.n_test;
-    if (c->data.kind == TN_DATA_MNIST || c->data.kind == TN_DATA_FASHION) p = 784, d = 10, n = 60000, nt = 10000;
-    else if (c->data.kind == TN_DATA_CIFAR10) p = 3072, d = 10, n = 50000, nt = 10000;
+    tn_data_dims dd = tn_data_spec_dims(&c->data);
+    long n = dd.n_train, nt = dd.n_test;
     if (c->data.subset > 0 && c->data.subset < n) n = c->data.subset;
     long nb = c->opt == TN_OPT_GD ? n : (c->batch < n ? c->batch : n);
     tn_plan *plan;
     tn_err e = {0};
     *params = 0;
-    if (tn_plan_make(c, (int)p, (int)d, &plan, &e)) return 0;
+    if (tn_plan_make_shape(c, (tn_shape){dd.c, dd.h, dd.w}, dd.d, &plan, &e)) return 0;
     *params = tn_plan_params(plan);
     size_t bytes = tn_run_bytes(c, plan, (int)nb, n, nt);
     tn_plan_free(plan);
