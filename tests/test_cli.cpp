@@ -570,6 +570,28 @@ TEST(CliConv, FamilyDefaults) {
     EXPECT_NE(field(a, "run_id"), field(b, "run_id"));
 }
 
+// --diag on the conv ResNet: all means every diagnostic that applies (norms per block output,
+// dist, spectral, grad over the tensor table's weights, margins, sharpness); chain and complexity
+// are refused by name (docs/DIAGNOSTICS.md).
+TEST(CliConv, Diagnostics) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args f = {"train", "--arch", "resnet-cifar", "--depth", "8", "--width", "4", "--data", "fashion:" + kSample,
+              "--subset", "32", "--batch", "16", "--steps", "2", "--eval-every", "2", "--threads", "1"};
+    ok_run(t, cat(f, {"--out", "a", "--diag", "all"}));
+    std::string last = field(cli::lines(cli::slurp(t / "a/metrics.jsonl")).back(), "diag");
+    auto count = [&](const char *k) {
+        std::string v = field(last, k);
+        return v == "<absent>" ? -1 : (int)std::count(v.begin(), v.end(), ',') + 1;
+    };
+    EXPECT_EQ(count("layer_norms"), 4) << last;  // the stem and the 3 blocks
+    EXPECT_EQ(count("spectral"), 8) << last;     // 7 convs and the head
+    EXPECT_EQ(count("dist_init"), 8) << last;
+    EXPECT_EQ(last.find("\"chain\""), std::string::npos) << last;
+    for (const char *d : {"chain", "complexity", "norms,complexity"})
+        expect_refused(t, cat(f, {"--out", std::string("r") + d[0], "--diag", d}), {"--diag", "resnet-cifar"});
+}
+
 // The conv ResNet resumes bit-exactly too: BN running statistics of the convs and shortcuts,
 // the no-BN variant's scalar biases and learnable tau, and their velocities are all checkpointed.
 namespace {

@@ -51,7 +51,10 @@ int tn_config_validate(const tn_config *c, tn_err *e) {
     if (c->data.kind == TN_DATA_CIFAR10 && c->data.prep == TN_PREP_DEFAULT) { /* fine */ }
     if (c->opt == TN_OPT_GD && c->data.kind == TN_DATA_SYNTHETIC && c->data.n_train > 1000000)
         return tn_fail(e, TN_EINPUT, "--opt gd with --n %d: full-batch GD needs the whole set in one batch; use --opt sgd", c->data.n_train);
-    if (tn_diag_mask(c->diag, e) == TN_DIAG_INVALID) return e->code;
+    unsigned dm = tn_diag_mask(c->diag, e);
+    if (dm == TN_DIAG_INVALID) return e->code;
+    if (c->arch == TN_ARCH_RESNET_CIFAR && strcmp(c->diag, "all") && (dm & TN_DIAG_NOT_CONV))
+        return tn_fail(e, TN_EINPUT, "--diag %s: chain and complexity are products over FC layers, not defined for --arch resnet-cifar (docs/DIAGNOSTICS.md); use norms, dist, spectral, grad, margins, sharpness or all", dm & TN_DIAG_CHAIN ? "chain" : "complexity");
     if (c->depth < 2 && c->train_what == TN_TRAIN_HIDDEN)
         return tn_fail(e, TN_EINPUT, "--train hidden with --depth 1: there is no hidden layer to train; use --depth 2 or more, or --train all");
     if (c->depth < 2 && c->bn)
@@ -84,4 +87,10 @@ const char *tn_tau_rule_name(const tn_config *c, char *buf, size_t cap) {
     default: snprintf(buf, cap, "%.9g", c->tau_value);
     }
     return buf;
+}
+
+unsigned tn_config_diags(const tn_config *c) {
+    unsigned m = tn_diag_mask(c->diag, NULL);
+    if (m == TN_DIAG_INVALID) return 0;
+    return c->arch == TN_ARCH_RESNET_CIFAR ? m & ~(unsigned)TN_DIAG_NOT_CONV : m;
 }

@@ -20,7 +20,7 @@ int tn_diag_open(tn_diag *d, tn_model *m, const tn_config *c, tn_err *e) {
     tn_backend *be = tn_model_backend(m);
     const tn_plan *p = tn_model_plan(m);
     memset(d, 0, sizeof *d);
-    d->mask = tn_diag_mask(c->diag, e);
+    d->mask = tn_config_diags(c);
     if (d->mask == TN_DIAG_INVALID) return e->code;
     if (!d->mask) return 0;
     size_t v = (size_t)tn_plan_max_width(p), nb = (size_t)tn_model_capacity(m), nw = tn_plan_arena_len(p, TN_ARENA_W);

@@ -5,7 +5,7 @@
 #include "taunet/diag.h"
 
 unsigned tn_run_keep(const tn_config *c) {
-    unsigned keep = tn_diag_keep(tn_diag_mask(c->diag, NULL));
+    unsigned keep = tn_diag_keep(tn_config_diags(c));
     if (c->momentum > 0.0) keep |= TN_KEEP_GRADS | TN_KEEP_VELOCITY;
     return keep;
 }
