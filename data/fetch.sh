@@ -6,6 +6,9 @@
 #   data/fetch.sh mnist   [DIR]   MNIST, downloaded (needs internet); default DIR data/mnist
 #   data/fetch.sh cifar10 [DIR]   CIFAR-10 binary version, downloaded (needs internet, 162 MB);
 #                                 default DIR data/cifar-10
+#   data/fetch.sh cifar100 [DIR]  CIFAR-100 binary version (train.bin, test.bin; coarse and fine
+#                                 labels), downloaded (needs internet, 161 MB); default DIR
+#                                 data/cifar-100
 #
 # Downloads are checked against the published MD5 sums and written through a .part file, so an
 # interrupted transfer never leaves a file that looks complete. Files already present are kept.
@@ -15,7 +18,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 what="${1:-}"
 
 usage() {
-    echo "usage: $0 fashion|mnist|cifar10 [DIR]" >&2
+    echo "usage: $0 fashion|mnist|cifar10|cifar100 [DIR]" >&2
     exit 2
 }
 
@@ -93,6 +96,17 @@ cifar10)
     tar -xzf "$tgz" -C "$dir" --strip-components=1 "${members[@]}"
     rm -f "$tgz"
     echo "fetch: CIFAR-10 (50000 train + 10000 test) ready in $dir"
+    ;;
+cifar100)
+    dir="${2:-$here/cifar-100}"
+    mkdir -p "$dir"
+    tgz="$dir/cifar-100-binary.tar.gz"
+    download https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz "$tgz" 03b5dce01913d631647c71ecec9e9cb8
+    # the archive holds cifar-100-binary/{train,test}.bin and the label names: flat into DIR
+    tar -xzf "$tgz" -C "$dir" --strip-components=1 cifar-100-binary/train.bin cifar-100-binary/test.bin \
+        cifar-100-binary/coarse_label_names.txt cifar-100-binary/fine_label_names.txt
+    rm -f "$tgz"
+    echo "fetch: CIFAR-100 (50000 train + 10000 test) ready in $dir"
     ;;
 *)
     usage

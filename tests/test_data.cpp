@@ -338,6 +338,49 @@ TEST(DataCifar, RoundTrip) {
     tn_dataset_free(&te);
 }
 
+// CIFAR-100: 2 label bytes (coarse, then fine) per record; fine labels by default, coarse on
+// request; a CIFAR-10 file (3073-byte records) and a missing file are refused by name.
+std::vector<unsigned char> cifar100_records(int n, int salt) {
+    std::vector<unsigned char> b;
+    for (int r = 0; r < n; r++) {
+        b.push_back((unsigned char)((r + salt) % 20));
+        b.push_back((unsigned char)((r * 3 + salt) % 100));
+        for (int j = 0; j < 3072; j++) b.push_back((unsigned char)((j * 5 + r * 11 + salt) % 256));
+    }
+    return b;
+}
+TEST(DataCifar, Cifar100FineAndCoarse) {
+    std::string d = make_tmpdir();
+    write_file(d + "/train.bin", cifar100_records(5, 1));
+    write_file(d + "/test.bin.gz", cifar100_records(3, 7), true);
+    for (int coarse : {0, 1}) {
+        tn_err e{};
+        tn_dataset tr{}, te{};
+        ASSERT_EQ(tn_cifar100_load(d.c_str(), coarse, &tr, &te, &e), 0) << e.msg;
+        ASSERT_EQ(tr.n, 5);
+        ASSERT_EQ(te.n, 3);
+        EXPECT_EQ(tr.d, coarse ? 20 : 100);
+        EXPECT_EQ(tr.c * tr.h * tr.w, 3072);
+        for (int r = 0; r < 5; r++) {
+            EXPECT_EQ(tr.y[r], coarse ? (r + 1) % 20 : (r * 3 + 1) % 100) << r;
+            EXPECT_EQ(tr.x[(size_t)r * 3072 + 3071], (float)((3071 * 5 + r * 11 + 1) % 256));
+        }
+        EXPECT_EQ(te.y[2], coarse ? (2 + 7) % 20 : (6 + 7) % 100);
+        tn_dataset_free(&tr);
+        tn_dataset_free(&te);
+    }
+    write_file(d + "/train.bin", cifar_records(4, 0));  // CIFAR-10 records: 3073 bytes each
+    tn_err e{};
+    tn_dataset tr{}, te{};
+    EXPECT_EQ(tn_cifar100_load(d.c_str(), 0, &tr, &te, &e), TN_EINPUT);
+    EXPECT_NE(std::string(e.msg).find("3074-byte record"), std::string::npos) << e.msg;
+    std::remove((d + "/train.bin").c_str());
+    tn_err e2{};
+    EXPECT_EQ(tn_cifar100_load(d.c_str(), 0, &tr, &te, &e2), TN_EINPUT);
+    EXPECT_NE(std::string(e2.msg).find("missing train.bin"), std::string::npos) << e2.msg;
+    EXPECT_NE(std::string(e2.msg).find("fetch.sh cifar100"), std::string::npos) << e2.msg;
+}
+
 TEST(DataCifar, MissingFile) {
     const int counts[6] = {1, 1, 1, 1, 1, 1};
     std::string d = cifar_dir(counts);
@@ -661,6 +704,48 @@ TEST(DataPrepare, CifarThroughLoad) {
     EXPECT_EQ(a.tr.n, 4);
     EXPECT_EQ(a.te.n, 1);
     EXPECT_FLOAT_EQ(a.tr.x[5], (5 * 7) / 255.0f);
+}
+
+// --preprocess channel on CIFAR records: each of the 3 channels of the training set has mean 0
+// and std 1 over all its pixels; the test set uses the training statistics (an independent
+// double computation from the raw bytes).
+TEST(DataPrepare, PerChannelFromTrainingSet) {
+    const int counts[6] = {2, 1, 1, 1, 1, 2};
+    std::string d = cifar_dir(counts);
+    tn_data_spec s{};
+    s.kind = TN_DATA_CIFAR10;
+    s.prep = TN_PREP_CHANNEL;
+    std::snprintf(s.dir, sizeof s.dir, "%s", d.c_str());
+    Split a;
+    tn_err e{};
+    ASSERT_EQ(tn_data_load(&s, &a.tr, &a.te, &e), 0) << e.msg;
+    ASSERT_EQ(a.tr.n, 6);
+    std::vector<unsigned char> raw;
+    for (int f = 0; f < 5; f++) {
+        auto r = cifar_records(counts[f], f);
+        raw.insert(raw.end(), r.begin(), r.end());
+    }
+    auto test_raw = cifar_records(counts[5], 50);
+    for (int ch = 0; ch < 3; ch++) {
+        double m = 0, v = 0, got_m = 0, got_v = 0;
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 1024; j++) m += raw[(size_t)i * 3073 + 1 + ch * 1024 + j] / 255.0;
+        m /= 6 * 1024;
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 1024; j++) {
+                double x = raw[(size_t)i * 3073 + 1 + ch * 1024 + j] / 255.0 - m;
+                v += x * x;
+                got_m += a.tr.x[(size_t)i * 3072 + ch * 1024 + j];
+            }
+        double sd = std::sqrt(v / (6 * 1024));
+        got_m /= 6 * 1024;
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 1024; j++) got_v += std::pow(a.tr.x[(size_t)i * 3072 + ch * 1024 + j] - got_m, 2);
+        EXPECT_NEAR(got_m, 0.0, 1e-5) << ch;
+        EXPECT_NEAR(std::sqrt(got_v / (6 * 1024)), 1.0, 1e-4) << ch;
+        double want = (test_raw[3073 + 1 + ch * 1024 + 17] / 255.0 - m) / sd;
+        EXPECT_NEAR(a.te.x[3072 + ch * 1024 + 17], want, 1e-5) << ch;
+    }
 }
 
 #ifdef TAUNET_SOURCE_DIR

@@ -20,13 +20,16 @@ typedef struct tn_dataset {
 
 void tn_dataset_free(tn_dataset *ds);
 
-typedef enum { TN_DATA_SYNTHETIC = 0, TN_DATA_MNIST, TN_DATA_FASHION, TN_DATA_CIFAR10 } tn_data_kind;
-typedef enum { TN_PREP_DEFAULT = 0, TN_PREP_NONE, TN_PREP_SCALE, TN_PREP_STANDARDIZE, TN_PREP_UNITNORM } tn_prep;
+/* CIFAR-100: fine labels (100 classes) or, cifar100-coarse, the 20 superclasses */
+typedef enum { TN_DATA_SYNTHETIC = 0, TN_DATA_MNIST, TN_DATA_FASHION, TN_DATA_CIFAR10, TN_DATA_CIFAR100, TN_DATA_CIFAR100_COARSE } tn_data_kind;
+/* CHANNEL: per-channel mean and std over the training set's pixels (the usual CIFAR normalisation,
+ * computed rather than quoted); STANDARDIZE: per feature (pixel) */
+typedef enum { TN_PREP_DEFAULT = 0, TN_PREP_NONE, TN_PREP_SCALE, TN_PREP_STANDARDIZE, TN_PREP_UNITNORM, TN_PREP_CHANNEL } tn_prep;
 typedef enum { TN_LABELS_UNIFORM = 0, TN_LABELS_TEACHER } tn_label_rule;
 
 typedef struct tn_data_spec {
     tn_data_kind kind;
-    char dir[1024];        /* directory for mnist/fashion/cifar10 */
+    char dir[1024];        /* directory for mnist/fashion/cifar10/cifar100 */
     /* synthetic only */
     int n_train;           /* points in the training split (--n) */
     int n_test;            /* points in the test split */
@@ -44,6 +47,8 @@ typedef struct tn_data_spec {
 int tn_idx_load_pair(const char *images_path, const char *labels_path, tn_dataset *out, tn_err *e);
 int tn_mnist_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e); /* also Fashion */
 int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e);
+/* CIFAR-100 binary version (train.bin, test.bin): coarse != 0 takes the 20 superclass labels. */
+int tn_cifar100_load(const char *dir, int coarse, tn_dataset *train, tn_dataset *test, tn_err *e);
 int tn_synthetic_make(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e);
 
 /* What a spec's data will be without loading it: an example's shape, the classes and the full

@@ -108,7 +108,7 @@ static int parse_data(tn_config *c, const char *v, tn_err *e) {
         strcpy(c->data.dir, v + n + 1);
         return 0;
     }
-    return tn_fail(e, TN_EINPUT, "--data: '%s' is not one of synthetic, mnist:DIR, fashion:DIR, cifar10:DIR", v);
+    return tn_fail(e, TN_EINPUT, "--data: '%s' is not one of synthetic, mnist:DIR, fashion:DIR, cifar10:DIR, cifar100:DIR, cifar100-coarse:DIR", v);
 }
 
 static int parse_schedule(tn_config *c, const char *v, tn_err *e) {
@@ -213,7 +213,7 @@ static const tn_flag_row rows[] = {
     {{"--tau", "T|1/sqrt(L)|1/L|L^-1/4", "model", "residual branch scale, a number or a rule of L (resnet-cifar: L = blocks) [1/sqrt(L)]", C, "tau_rule"}, SPECIAL(parse_tau, fmt_tau), J_TAU},
     {{"--bn", "on|off", "model", "BatchNorm on every hidden W h or conv (PyTorch semantics) [off]", C, "bn"}, CHOICE(bn, tn_onoff_names), J_BOOL},
     {{"--tau-learn", "auto|on|off", "model", "resnet-cifar without BN: one tau shared by the blocks, trained at lr/10 [auto: on]", C | TN_FLAG_IF_SET, "tau_learn"}, CHOICE(tau_learn, tn_tau_learn_names), J_STR},
-    {{"--data", "synthetic|mnist:DIR|fashion:DIR|cifar10:DIR", "data", "the dataset [synthetic]", C | S, "data"}, SPECIAL(parse_data, fmt_data), J_STR},
+    {{"--data", "synthetic|mnist:DIR|fashion:DIR|cifar10:DIR|cifar100[-coarse]:DIR", "data", "the dataset; cifar100: fine labels (100), cifar100-coarse: the 20 superclasses [synthetic]", C | S, "data"}, SPECIAL(parse_data, fmt_data), J_STR},
     {{"--n", "N", "data", "synthetic: training points on the unit sphere [512]", C | I, "n"}, NUM(K_INT, data.n_train, 1, 100000000), J_INT},
     {{"--n-test", "N", "data", "synthetic: test points [512]", C | I, "n_test"}, NUM(K_INT, data.n_test, 0, 100000000), J_INT},
     {{"--input-dim", "P", "data", "synthetic: the input dimension [64]", C | I, "input_dim"}, NUM(K_INT, data.p, 1, 1 << 24), J_INT},
@@ -221,7 +221,7 @@ static const tn_flag_row rows[] = {
     {{"--labels", "uniform|teacher", "data", "synthetic: random labels or a random teacher net [teacher]", C, "labels"}, CHOICE(data.labels, tn_label_names), J_STR},
     {{"--subset", "N", "data", "keep the first N training examples (file order; 0: all)", C | I, "subset"}, NUM(K_INT, data.subset, 0, 100000000), J_INT},
     {{"--label-noise", "F", "data", "replace a fraction F of training labels by random ones", C, "label_noise"}, NUM(K_DOUBLE, data.label_noise, 0.0, 1.0), J_NUM},
-    {{"--preprocess", "scale|standardize|unitnorm|none", "data", "[scale for images, unitnorm for synthetic]", C, "preprocess"}, CHOICE(data.prep, tn_prep_names), J_STR},
+    {{"--preprocess", "scale|standardize|channel|unitnorm|none", "data", "pixels to [0,1]; then per-pixel or per-channel mean 0, std 1 from the training set, or unit rows [scale for images, unitnorm for synthetic]", C, "preprocess"}, CHOICE(data.prep, tn_prep_names), J_STR},
     {{"--loss", "mse|xent", "training", "1/2||f-y||^2 with one-hot y, or softmax cross-entropy [xent]", C, "loss"}, CHOICE(loss, tn_loss_names), J_STR},
     {{"--opt", "gd|sgd", "training", "full-batch GD, or minibatch SGD shuffled per epoch [sgd]", C, "opt"}, CHOICE(opt, tn_opt_names), J_STR},
     {{"--batch", "B", "training", "the SGD minibatch [128]", C | I, "batch"}, NUM(K_INT, batch, 1, 1 << 24), J_INT},

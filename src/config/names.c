@@ -9,13 +9,13 @@ const char *const tn_arch_names[] = {"plain", "resnet", "resnet-cifar", NULL};
 const char *const tn_onoff_names[] = {"off", "on", NULL};
 const char *const tn_tau_learn_names[] = {"off", "on", "auto", NULL};
 const char *const tn_label_names[] = {"uniform", "teacher", NULL};
-const char *const tn_prep_names[] = {"default", "none", "scale", "standardize", "unitnorm", NULL};
+const char *const tn_prep_names[] = {"default", "none", "scale", "standardize", "unitnorm", "channel", NULL};
 const char *const tn_loss_names[] = {"mse", "xent", NULL};
 const char *const tn_opt_names[] = {"gd", "sgd", NULL};
 const char *const tn_train_names[] = {"all", "hidden", "last", NULL};
 const char *const tn_backend_names[] = {"auto", "cpu", "cuda", NULL};
 const char *const tn_math_names[] = {"fp32", "tf32", NULL};
-const char *const tn_data_names[] = {"synthetic", "mnist", "fashion", "cifar10", NULL};
+const char *const tn_data_names[] = {"synthetic", "mnist", "fashion", "cifar10", "cifar100", "cifar100-coarse", NULL};
 /* In the order of the TN_DIAG_* bits (bit i is tn_diag_names[i]). */
 const char *const tn_diag_names[] = {"norms", "dist", "spectral", "chain", "grad", "margins", "complexity", "sharpness", NULL};
 

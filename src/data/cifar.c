@@ -1,5 +1,7 @@
-/* CIFAR-10 binary version (https://www.cs.toronto.edu/~kriz/cifar.html): each file is a run of
- * 3073-byte records, 1 label byte then 32x32x3 pixels in CHW order (all red, green, blue).
+/* CIFAR-10 and CIFAR-100 binary versions (https://www.cs.toronto.edu/~kriz/cifar.html): each
+ * file is a run of records, the label byte(s) then 32x32x3 pixels in CHW order (all red, green,
+ * blue). CIFAR-10: 1 label byte (3073-byte records); CIFAR-100: the coarse (superclass) label,
+ * then the fine one (3074-byte records).
  * Files may be raw or gzip'd (zlib's gzread reads both). The official files hold 10000 records
  * each; any count is accepted so tests can use tiny files. */
 #define _POSIX_C_SOURCE 200809L
@@ -13,25 +15,32 @@
 #include <zlib.h>
 
 #define CIFAR_P 3072
-#define CIFAR_REC (1 + CIFAR_P)
 #define FETCH_HINT "re-download it (data/fetch.sh cifar10)"
 
+/* One binary format: its label bytes, which of them is the label, the classes, names for errors. */
+typedef struct {
+    int label_bytes, label_at, classes;
+    const char *name, *other, *hint;
+} cifar_format;
+static const cifar_format CIFAR10 = {1, 0, 10, "CIFAR-10", "is this the CIFAR-100 binary?", FETCH_HINT};
+
 /* Validate one file and append its records to ds (x/y grown with realloc). */
-static int append_file(const char *path, tn_dataset *ds, tn_err *e) {
+static int append_file(const char *path, const cifar_format *f, tn_dataset *ds, tn_err *e) {
+    const size_t CIFAR_REC = (size_t)f->label_bytes + CIFAR_P;
     unsigned char *b;
     size_t len;
-    int rc = tn_data_read_all(path, FETCH_HINT, &b, &len, e);
+    int rc = tn_data_read_all(path, f->hint, &b, &len, e);
     if (rc) return rc;
     if (len == 0) {
         free(b);
-        return tn_fail(e, TN_EINPUT, "data: %s: file is empty; " FETCH_HINT, path);
+        return tn_fail(e, TN_EINPUT, "data: %s: file is empty; %s", path, f->hint);
     }
     if (len % CIFAR_REC != 0) {
         free(b);
         return tn_fail(e, TN_EINPUT,
-                       "data: %s: size %zu is not a multiple of the 3073-byte record (1 label + 3072 "
-                       "pixels); the file is truncated or not the CIFAR-10 binary version; " FETCH_HINT,
-                       path, len);
+                       "data: %s: size %zu is not a multiple of the %zu-byte record (%d label byte%s + 3072 "
+                       "pixels); the file is truncated or not the %s binary version; %s",
+                       path, len, CIFAR_REC, f->label_bytes, f->label_bytes > 1 ? "s" : "", f->name, f->hint);
     }
     const size_t m = len / CIFAR_REC;
     if ((size_t)ds->n + m > 0x7fffffffu / CIFAR_P) {
@@ -39,11 +48,9 @@ static int append_file(const char *path, tn_dataset *ds, tn_err *e) {
         return tn_fail(e, TN_EINPUT, "data: %s: too many records (%zu) for one split", path, m);
     }
     for (size_t r = 0; r < m; r++)
-        if (b[r * CIFAR_REC] > 9) {
-            rc = tn_fail(e, TN_EINPUT,
-                         "data: %s: record %zu has label %u, CIFAR-10 labels are 0..9 (is this the "
-                         "CIFAR-100 binary?); " FETCH_HINT,
-                         path, r, b[r * CIFAR_REC]);
+        if (b[r * CIFAR_REC + f->label_at] >= f->classes) {
+            rc = tn_fail(e, TN_EINPUT, "data: %s: record %zu has label %u, %s labels are 0..%d (%s); %s", path, r,
+                         b[r * CIFAR_REC + f->label_at], f->name, f->classes - 1, f->other, f->hint);
             free(b);
             return rc;
         }
@@ -51,7 +58,7 @@ static int append_file(const char *path, tn_dataset *ds, tn_err *e) {
     float *x = realloc(ds->x, n1 * CIFAR_P * sizeof(float));
     if (!x) {
         free(b);
-        return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory for %zu CIFAR-10 images", path, n1);
+        return tn_fail(e, TN_ERUNTIME, "data: %s: out of memory for %zu %s images", path, n1, f->name);
     }
     ds->x = x;
     int32_t *y = realloc(ds->y, n1 * sizeof(int32_t));
@@ -63,8 +70,8 @@ static int append_file(const char *path, tn_dataset *ds, tn_err *e) {
     for (size_t r = 0; r < m; r++) {
         const unsigned char *rec = b + r * CIFAR_REC;
         float *row = x + (n0 + r) * CIFAR_P;
-        y[n0 + r] = rec[0];
-        for (int j = 0; j < CIFAR_P; j++) row[j] = (float)rec[1 + j];
+        y[n0 + r] = rec[f->label_at];
+        for (int j = 0; j < CIFAR_P; j++) row[j] = (float)rec[f->label_bytes + j];
     }
     ds->n = (int)n1;
     free(b);
@@ -101,8 +108,8 @@ int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err
                            nested ? sub : dir);
         }
     int rc = 0;
-    for (int i = 0; i < 5 && !rc; i++) rc = append_file(paths[i], train, e);
-    if (!rc) rc = append_file(paths[5], test, e);
+    for (int i = 0; i < 5 && !rc; i++) rc = append_file(paths[i], &CIFAR10, train, e);
+    if (!rc) rc = append_file(paths[5], &CIFAR10, test, e);
     if (rc) {
         tn_dataset_free(train);
         tn_dataset_free(test);
@@ -111,5 +118,39 @@ int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err
     train->p = test->p = CIFAR_P;
     train->c = test->c = 3, train->h = test->h = 32, train->w = test->w = 32;
     train->d = test->d = 10;
+    return 0;
+}
+
+int tn_cifar100_load(const char *dir, int coarse, tn_dataset *train, tn_dataset *test, tn_err *e) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    const cifar_format f = {2, coarse ? 0 : 1, coarse ? 20 : 100, coarse ? "CIFAR-100 (coarse)" : "CIFAR-100",
+                            "is this the CIFAR-10 binary, or a file of another layout?",
+                            "re-download it (data/fetch.sh cifar100)"};
+    static const char *names[2] = {"train.bin", "test.bin"};
+    char paths[2][4096];
+    struct stat st;
+    if (!dir || !dir[0] || strlen(dir) > 4000 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tn_fail(e, TN_EINPUT, "data: %s: no such directory; fetch the CIFAR-100 binary version (train.bin, test.bin) into it with data/fetch.sh cifar100 DIR",
+                       dir && dir[0] ? dir : "(none)");
+    for (int i = 0; i < 2; i++)
+        if (!tn_data_find_file(dir, names[i], paths[i], sizeof paths[i])) {
+            char sub[4096];
+            snprintf(sub, sizeof sub, "%s/cifar-100-binary", dir);
+            const int nested = stat(sub, &st) == 0 && S_ISDIR(st.st_mode);
+            return tn_fail(e, TN_EINPUT, "data: %s: missing %s (expected train.bin and test.bin, each raw or .gz); %s%s", dir,
+                           names[i], nested ? "use the directory " : "fetch them with data/fetch.sh cifar100 ",
+                           nested ? sub : dir);
+        }
+    int rc = append_file(paths[0], &f, train, e);
+    if (!rc) rc = append_file(paths[1], &f, test, e);
+    if (rc) {
+        tn_dataset_free(train);
+        tn_dataset_free(test);
+        return rc;
+    }
+    train->p = test->p = CIFAR_P;
+    train->c = test->c = 3, train->h = test->h = 32, train->w = test->w = 32;
+    train->d = test->d = f.classes;
     return 0;
 }

@@ -17,6 +17,8 @@ static const char *kind_name(tn_data_kind k) {
     case TN_DATA_MNIST: return "mnist";
     case TN_DATA_FASHION: return "fashion";
     case TN_DATA_CIFAR10: return "cifar10";
+    case TN_DATA_CIFAR100: return "cifar100";
+    case TN_DATA_CIFAR100_COARSE: return "cifar100-coarse";
     }
     return "?";
 }
@@ -108,6 +110,31 @@ static int standardize(tn_dataset *train, tn_dataset *test, tn_err *e) {
     return 0;
 }
 
+/* Per-channel (population) mean and std over every pixel of the training set (examples CHW),
+ * applied to train and test; a constant channel is only centred, as in standardize. */
+static void per_channel(tn_dataset *train, tn_dataset *test) {
+    const int c = train->c, hw = train->h * train->w;
+    for (int ch = 0; ch < c; ch++) {
+        double s = 0.0, ss = 0.0, cnt = (double)train->n * hw;
+        for (int i = 0; i < train->n; i++) {
+            const float *px = train->x + (size_t)i * train->p + (size_t)ch * hw;
+            for (int j = 0; j < hw; j++) s += px[j];
+        }
+        const double mean = s / cnt;
+        for (int i = 0; i < train->n; i++) {
+            const float *px = train->x + (size_t)i * train->p + (size_t)ch * hw;
+            for (int j = 0; j < hw; j++) ss += (px[j] - mean) * (px[j] - mean);
+        }
+        const double sd = sqrt(ss / cnt), inv = sd < 1e-6 ? 1.0 : 1.0 / sd;
+        tn_dataset *sets[2] = {train, test};
+        for (int k = 0; k < 2; k++)
+            for (int i = 0; i < sets[k]->n; i++) {
+                float *px = sets[k]->x + (size_t)i * sets[k]->p + (size_t)ch * hw;
+                for (int j = 0; j < hw; j++) px[j] = (float)((px[j] - mean) * inv);
+            }
+    }
+}
+
 int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
@@ -116,8 +143,8 @@ int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, 
         return tn_fail(e, TN_EINPUT, "data: --subset %d: must be 0 (all) or a positive count", spec->subset);
     if (!(spec->label_noise >= 0.0 && spec->label_noise <= 1.0))
         return tn_fail(e, TN_EINPUT, "data: --label-noise %g: must be a fraction in [0, 1]", spec->label_noise);
-    if (spec->prep < TN_PREP_DEFAULT || spec->prep > TN_PREP_UNITNORM)
-        return tn_fail(e, TN_EINPUT, "data: unknown preprocessing %d; use none, scale, standardize or unitnorm",
+    if (spec->prep < TN_PREP_DEFAULT || spec->prep > TN_PREP_CHANNEL)
+        return tn_fail(e, TN_EINPUT, "data: unknown preprocessing %d; use none, scale, standardize, channel or unitnorm",
                        (int)spec->prep);
 
     int rc;
@@ -126,8 +153,12 @@ int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, 
     case TN_DATA_MNIST:
     case TN_DATA_FASHION: rc = tn_mnist_load(spec->dir, train, test, e); break;
     case TN_DATA_CIFAR10: rc = tn_cifar10_load(spec->dir, train, test, e); break;
+    case TN_DATA_CIFAR100:
+    case TN_DATA_CIFAR100_COARSE:
+        rc = tn_cifar100_load(spec->dir, spec->kind == TN_DATA_CIFAR100_COARSE, train, test, e);
+        break;
     default:
-        return tn_fail(e, TN_EINPUT, "data: unknown dataset kind %d; use synthetic, mnist, fashion or cifar10",
+        return tn_fail(e, TN_EINPUT, "data: unknown dataset kind %d; use synthetic, mnist, fashion, cifar10 or cifar100",
                        (int)spec->kind);
     }
     if (rc) return rc;
@@ -158,6 +189,7 @@ int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, 
         scale(test, 1.0f / 255.0f);
     }
     if (prep == TN_PREP_STANDARDIZE && (rc = standardize(train, test, e))) goto fail;
+    if (prep == TN_PREP_CHANNEL) per_channel(train, test);
     if (prep == TN_PREP_UNITNORM) {
         unitnorm_rows(train);
         unitnorm_rows(test);
