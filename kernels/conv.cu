@@ -5,6 +5,7 @@
  *   shortcut_bwd  its gradient, a gather too
  *   avgpool_fwd   the mean over an example's pixel rows, one thread per (example, channel), double
  *   avgpool_bwd   dx = dy / hw
+ *   gather_augment the minibatch gather of CHW images through their crop-flip codes
  * Every op is a 1-D grid-stride loop; consecutive threads take consecutive entries of the output
  * they write (coalesced). Each output element is computed by one thread in the order the CPU uses,
  * so both backends give the same bits (kernels compile with --fmad=false). */
@@ -82,6 +83,22 @@ static __global__ void avgpool_bwd_kernel(int n, int hw, int ch, const float *dy
         return 0;                                                                                  \
     } while (0)
 
+static __global__ void gather_augment_kernel(long long total, const float *src, int h, int w, long long p,
+                                             const int32_t *idx, const int32_t *code, float *dst,
+                                             const int32_t *ysrc, int32_t *ydst) {
+    GRID_STRIDE(i, total) {
+        long long r = i / p, j = i - r * p, ex = idx[r];
+        long long s = tn_augment_src(h, w, code[ex], j);
+        dst[i] = s < 0 ? 0.0f : src[ex * p + s];
+        if (ydst && j == 0) ydst[r] = ysrc[ex];
+    }
+}
+
+int gather_augment(const tn_kcfg *c, const float *src, int ch, int h, int w, const int32_t *idx, const int32_t *code,
+                   int nrows, float *dst, const int32_t *ysrc, int32_t *ydst) {
+    long long p = (long long)ch * h * w, total = (long long)nrows * p;
+    CONV_LAUNCH(c, gather_augment_kernel, total, total, src, h, w, p, idx, code, dst, ysrc, ydst);
+}
 int im2col(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols) {
     long long total = (long long)n * g->oh * g->ow * g->c * g->k * g->k;
     CONV_LAUNCH(c, im2col_kernel, total, *g, total, x, add, cols);

@@ -84,4 +84,22 @@ TN_HD static inline long long tn_shortcut_dst(const tn_conv_geom *g, long long e
     return (ex * g->oh + oy) * g->ow + ox;
 }
 
+/* --augment crop-flip (the CIFAR recipe: a random 32x32 crop of the image padded by 4 with zeros,
+ * then a random horizontal flip). An example's code packs its shift dy, dx in [-4, 4] and its
+ * flip: output pixel (y, x) of a channel reads input (y + dy, x' + dx), x' = w-1-x when flipped,
+ * else x, and is 0 outside the image (the padding). Examples are CHW, as loaded. */
+#define TN_AUG_PAD 4
+TN_HD static inline int tn_augment_code(int dy, int dx, int flip) {
+    return (dy + TN_AUG_PAD) | (dx + TN_AUG_PAD) << 4 | (flip ? 1 : 0) << 8;
+}
+/* The source offset within its example of entry j (CHW) of an augmented example, or -1 (padding). */
+TN_HD static inline long long tn_augment_src(int h, int w, int code, long long j) {
+    long long hw = (long long)h * w, ch = j / hw;
+    int r = (int)(j - ch * hw), y = r / w, x = r - y * w;
+    int dy = (code & 15) - TN_AUG_PAD, dx = ((code >> 4) & 15) - TN_AUG_PAD, flip = (code >> 8) & 1;
+    int sy = y + dy, sx = (flip ? w - 1 - x : x) + dx;
+    if (sy < 0 || sy >= h || sx < 0 || sx >= w) return -1;
+    return ch * hw + (long long)sy * w + sx;
+}
+
 #endif

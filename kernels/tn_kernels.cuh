@@ -78,6 +78,8 @@ int shortcut_fwd(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *x,
 int shortcut_bwd(const tn_kcfg *c, const tn_conv_geom *g, int n, const float *dy, float beta, float *dx);
 int avgpool_fwd(const tn_kcfg *c, int n, int hw, int ch, const float *x, float *y);
 int avgpool_bwd(const tn_kcfg *c, int n, int hw, int ch, const float *dy, float *dx);
+int gather_augment(const tn_kcfg *c, const float *src, int ch, int h, int w, const int32_t *idx, const int32_t *code,
+                   int nrows, float *dst, const int32_t *ysrc, int32_t *ydst);
 
 /* ---- helpers shared by the launchers (host) ------------------------------------------------- */
 #define TN_KDEFAULT_BLOCK 256

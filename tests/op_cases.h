@@ -284,6 +284,49 @@ inline std::vector<Case> table() {
                          d.scale[0][i] = std::fabs(d.ref[0][i]), d.scale[1][i] = std::fabs(dd);
                      }
                  }});
+    // --augment crop-flip's gather: reference by the recipe's definition, the image padded by 4
+    // with zeros, the crop at (4 + dy, 4 + dx), then the mirror image when flipped; labels too
+    // (compared as their bits). Codes include the extreme shifts and both flips.
+    const int AN = 5, AC = 3, AH = 7, AW = 6, AR = 4;
+    const int32_t aidx[AR] = {3, 0, 4, 3};
+    t.push_back({"gather_augment c3 7x6", 0,
+                 [=](std::mt19937 &r, Data &d) {
+                     Vec codes(AN), labels(AN), idx(AR);
+                     int shifts[AN][3] = {{-4, 4, 1}, {0, 0, 0}, {3, -2, 0}, {4, -4, 1}, {-1, 2, 1}};
+                     for (int e = 0; e < AN; e++) {
+                         int32_t k = (shifts[e][0] + 4) | (shifts[e][1] + 4) << 4 | shifts[e][2] << 8, l = 7 * e + 1;
+                         std::memcpy(&codes[e], &k, 4), std::memcpy(&labels[e], &l, 4);
+                     }
+                     for (int i = 0; i < AR; i++) std::memcpy(&idx[i], &aidx[i], 4);
+                     d.in = {randn(r, (size_t)AN * AC * AH * AW), idx, codes, labels};
+                     d.out = {nans((size_t)AR * AC * AH * AW), nans(AR)};
+                 },
+                 [=](tn_backend *be, std::vector<float *> &in, std::vector<float *> &out) {
+                     return be->gather_augment(be, in[0], AC, AH, AW, (const int32_t *)in[1], (const int32_t *)in[2], AR,
+                                               out[0], (const int32_t *)in[3], (int32_t *)out[1]);
+                 },
+                 [=](Data &d) {
+                     const int P = 4, PH = AH + 2 * P, PW = AW + 2 * P;
+                     d.ref = {std::vector<double>((size_t)AR * AC * AH * AW), std::vector<double>(AR)};
+                     d.scale = {std::vector<double>(d.ref[0].size(), 0.0), std::vector<double>(AR, 0.0)};
+                     for (int r = 0; r < AR; r++) {
+                         int e = aidx[r];
+                         int32_t k;
+                         std::memcpy(&k, &d.in[2][e], 4);
+                         int oy = (k & 15), ox = (k >> 4) & 15, flip = (k >> 8) & 1;  // crop offsets in the padded image
+                         for (int c = 0; c < AC; c++) {
+                             std::vector<double> pad((size_t)PH * PW, 0.0), crop((size_t)AH * AW);
+                             for (int y = 0; y < AH; y++)
+                                 for (int x = 0; x < AW; x++) pad[(y + P) * PW + x + P] = d.in[0][((size_t)e * AC + c) * AH * AW + y * AW + x];
+                             for (int y = 0; y < AH; y++)
+                                 for (int x = 0; x < AW; x++) crop[y * AW + x] = pad[(y + oy) * PW + x + ox];
+                             for (int y = 0; y < AH; y++)
+                                 for (int x = 0; x < AW; x++)
+                                     d.ref[0][((size_t)r * AC + c) * AH * AW + y * AW + x] = crop[y * AW + (flip ? AW - 1 - x : x)];
+                         }
+                         d.ref[1][r] = d.in[3][e];
+                     }
+                 }});
     return t;
 }
 

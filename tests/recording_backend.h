@@ -206,6 +206,13 @@ inline int r_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *d
     r->add("col2im", {geom_arg(g), r->i(n), r->p(dcols), r->f(beta), r->p(dx)});
     return I(be)->col2im(I(be), g, n, dcols, beta, dx);
 }
+inline int r_gather_augment(tn_backend *be, const float *src, int c, int h, int w, const int32_t *idx,
+                            const int32_t *code, int nrows, float *dst, const int32_t *ysrc, int32_t *ydst) {
+    auto *r = R(be);
+    r->add("gather_augment", {r->p(src), r->i(c), r->i(h), r->i(w), r->p(idx), r->p(code), r->i(nrows), r->p(dst),
+                              r->p(ysrc), r->p(ydst)});
+    return I(be)->gather_augment(I(be), src, c, h, w, idx, code, nrows, dst, ysrc, ydst);
+}
 inline int r_shortcut_fwd(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y) {
     auto *r = R(be);
     r->add("shortcut_fwd", {geom_arg(g), r->i(n), r->p(x), r->p(y)});
@@ -259,7 +266,7 @@ inline tn_backend *wrap(Recorder &r, tn_backend *inner, bool fused_bn = true) {
     b.act_bn_bwd = fused_bn && inner->act_bn_bwd ? r_act_bn_bwd : nullptr;
     b.im2col = r_im2col, b.col2im = r_col2im, b.shortcut_fwd = r_shortcut_fwd, b.shortcut_bwd = r_shortcut_bwd;
     b.avgpool_fwd = r_avgpool_fwd, b.avgpool_bwd = r_avgpool_bwd, b.bn_apply = r_bn_apply;
-    b.add_scalar = r_add_scalar, b.sum = r_sum;
+    b.add_scalar = r_add_scalar, b.sum = r_sum, b.gather_augment = r_gather_augment;
     b.mem_available = r_mem_available, b.destroy = r_destroy;
     return &b;
 }

@@ -204,6 +204,8 @@ TEST(CliBadInput, ConvDepthAndTauLearn) {
     expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet-cifar", "--depth", "21"}),
                    {"--depth 21", "6n+2", "20, 32, 44, 56, 110, 1202"});
     expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet-cifar", "--depth", "2"}), {"--depth 2", "6n+2"});
+    expect_refused(t, cat(kTiny, {"--out", "run", "--augment", "crop-flip"}), {"--augment", "images", "synthetic"});
+    expect_refused(t, cat(kTiny, {"--out", "run", "--warmup-lr", "0.01"}), {"--warmup-lr", "--warmup 400"});
     expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet", "--tau-learn", "on"}),
                    {"--tau-learn on", "resnet-cifar"});
     expect_refused(t, cat(kTiny, {"--out", "run", "--arch", "resnet-cifar", "--depth", "8", "--bn", "on",
@@ -592,6 +594,38 @@ TEST(CliConv, Diagnostics) {
         expect_refused(t, cat(f, {"--out", std::string("r") + d[0], "--diag", d}), {"--diag", "resnet-cifar"});
 }
 
+// --preset cifar-resnet: He et al.'s recipe for every flag not given, the warm-up only at depth
+// >= 110; explicit flags win; config.json records the resolved values, and the run is the same
+// run (same identity) as the recipe spelled out.
+TEST(CliConv, PresetCifarResnet) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args data = {"--data", "fashion:" + kSample, "--subset", "200", "--threads", "1"};
+    ok_run(t, cat(cat({"train", "--preset", "cifar-resnet", "--steps", "0", "--out", "a"}, data), {}));
+    std::string a = cli::slurp(t / "a/config.json");
+    for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"arch", "\"resnet-cifar\""}, {"depth", "20"}, {"batch", "128"}, {"lr", "0.1"}, {"momentum", "0.9"},
+             {"wd", "0.0001"}, {"schedule", "\"step:100,150\""}, {"augment", "\"crop-flip\""},
+             {"preprocess", "\"channel\""}, {"warmup", "0"}, {"preset", "\"cifar-resnet\""}})
+        EXPECT_EQ(field(a, k), v) << k << " in " << a;
+    ok_run(t, cat({"train", "--arch", "resnet-cifar", "--batch", "128", "--lr", "0.1", "--momentum", "0.9", "--wd",
+                   "1e-4", "--schedule", "step:100,150", "--augment", "crop-flip", "--preprocess", "channel",
+                   "--steps", "0", "--out", "b"},
+                  data));
+    EXPECT_EQ(field(a, "run_id"), field(cli::slurp(t / "b/config.json"), "run_id"));
+    ok_run(t, cat({"train", "--preset", "cifar-resnet", "--depth", "110", "--lr", "0.05", "--steps", "0", "--out", "c"}, data));
+    std::string c = cli::slurp(t / "c/config.json");
+    EXPECT_EQ(field(c, "warmup"), "400");
+    EXPECT_EQ(field(c, "warmup_lr"), "0.01");
+    EXPECT_EQ(field(c, "lr"), "0.05");
+    ok_run(t, cat({"train", "--preset", "cifar-resnet", "--depth", "110", "--warmup", "100", "--halt-after", "1",
+                   "--eval-every", "1000", "--width", "2", "--out", "d"}, data));
+    std::string d = cli::slurp(t / "d/config.json");
+    EXPECT_EQ(field(d, "warmup"), "100");
+    EXPECT_EQ(field(d, "epochs"), "200");
+    expect_refused(t, {"train", "--preset", "cifar-resnet", "--out", "e"}, {"--preset cifar-resnet", "--data"});
+}
+
 // The conv ResNet resumes bit-exactly too: BN running statistics of the convs and shortcuts,
 // the no-BN variant's scalar biases and learnable tau, and their velocities are all checkpointed.
 namespace {
@@ -599,7 +633,10 @@ const Args kConv = {"train", "--arch", "resnet-cifar", "--depth", "8", "--width"
                     "fashion:" + kSample, "--subset", "48", "--seed", "3", "--threads", "2", "--batch", "16",
                     "--lr", "0.05", "--momentum", "0.9", "--wd", "1e-4"};
 }  // namespace
-TEST(CliResume, ConvResnetBn) { expect_resume_exact(cat(kConv, {"--bn", "on"})); }
+// With BN, crop-flip augmentation (new codes each epoch) and a constant warm-up across the halt.
+TEST(CliResume, ConvResnetBnAugmentWarmup) {
+    expect_resume_exact(cat(kConv, {"--bn", "on", "--augment", "crop-flip", "--warmup", "6", "--warmup-lr", "0.01"}));
+}
 TEST(CliResume, ConvResnetNoBnLearnedTau) { expect_resume_exact(cat(kConv, {"--bn", "off"})); }
 
 // The conv ResNet at 1, 2 and 3 threads: the same bytes (im2col, col2im and the GEMMs of a conv,

@@ -596,8 +596,8 @@ TEST(TN_GPU_SUITE, TrainParityResnetBn) {
     parity({"--arch", "resnet", "--depth", "10", "--bn", "on", "--opt", "gd", "--momentum", "0.3", "--lr", "0.05"},
            2e-2, "resnet-bn");
 }
-// BN: BatchNorm2d after every conv and on the stage-entry shortcuts.
-TEST(TN_GPU_SUITE, TrainParityConvBn) { conv_parity({"--bn", "on"}, 1e-3, "conv-bn"); }
+// BN: BatchNorm2d after every conv and on the stage-entry shortcuts; crop-flip batches gathered on the device.
+TEST(TN_GPU_SUITE, TrainParityConvBn) { conv_parity({"--bn", "on", "--augment", "crop-flip"}, 1e-3, "conv-bn"); }
 // No BN: the scalar biases and the learnable tau (its gradient a sum of the blocks' dots).
 TEST(TN_GPU_SUITE, TrainParityConvNoBn) { conv_parity({"--bn", "off", "--preprocess", "standardize"}, 1e-3, "conv-nobn"); }
 TEST(TN_GPU_SUITE, TrainParityTf32) {

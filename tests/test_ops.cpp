@@ -2,6 +2,8 @@
 // BatchNorm forward/backward and running statistics, losses, SGD, init, reductions, schedules.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -202,6 +204,41 @@ TEST(Schedule, EpochOrderIsAPermutationFixedBySeedAndEpoch) {
     std::vector<int32_t> s = a;
     std::sort(s.begin(), s.end());
     for (int i = 0; i < 1000; i++) ASSERT_EQ(s[i], i);
+}
+
+// --warmup-lr: the warm-up runs at that constant lr (He et al.'s 0.01 for 400 iterations at
+// depth >= 110), counted per iteration, then the schedule from --lr.
+TEST(Schedule, ConstantWarmup) {
+    tn_config c;
+    tn_config_defaults(&c);
+    c.lr = 0.1, c.warmup = 400, c.warmup_lr = 0.01;
+    c.sched = TN_SCHED_STEP;
+    c.n_milestones = 1, c.milestones[0] = 100;
+    EXPECT_DOUBLE_EQ(tn_lr_at(&c, 0, 100000, 391), 0.01);
+    EXPECT_DOUBLE_EQ(tn_lr_at(&c, 399, 100000, 391), 0.01);  // in epoch 1: per iteration, not per epoch
+    EXPECT_DOUBLE_EQ(tn_lr_at(&c, 400, 100000, 391), 0.1);
+    EXPECT_NEAR(tn_lr_at(&c, 100 * 391, 100000, 391), 0.01, 1e-15);
+}
+
+// --augment crop-flip: the codes depend on (seed, epoch, example) only (the same for a prefix of
+// the examples, so a resume or another --subset sees the same images), differ by epoch, and every
+// shift in [-4, 4]^2 and both flips occur about equally often.
+TEST(Schedule, AugmentCodesFixedBySeedEpochExample) {
+    const int n = 40000;
+    std::vector<int32_t> a(n), b(100), e2(n);
+    tn_augment_codes(5, 3, n, a.data());
+    tn_augment_codes(5, 3, 100, b.data());
+    tn_augment_codes(5, 4, n, e2.data());
+    EXPECT_TRUE(std::equal(b.begin(), b.end(), a.begin()));
+    EXPECT_NE(a, e2);
+    std::map<int, int> count;
+    for (int k : a) count[k]++;
+    EXPECT_EQ(count.size(), 9u * 9u * 2u);
+    for (auto [k, m] : count) {
+        int dy = (k & 15) - 4, dx = ((k >> 4) & 15) - 4, flip = k >> 8;
+        ASSERT_TRUE(dy >= -4 && dy <= 4 && dx >= -4 && dx <= 4 && (flip == 0 || flip == 1)) << k;
+        EXPECT_NEAR(m, n / 162.0, 5 * std::sqrt(n / 162.0)) << "dy " << dy << " dx " << dx << " flip " << flip;
+    }
 }
 
 TEST(Config, TauRules) {

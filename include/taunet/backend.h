@@ -42,6 +42,10 @@ struct tn_backend {
     /* dst[r, :] = src[idx[r], :] for r < nrows; ydst[r] = ysrc[idx[r]] (labels; may be NULL) */
     int (*gather_rows)(tn_backend *be, const float *src, int cols, const int32_t *idx, int nrows,
                        float *dst, const int32_t *ysrc, int32_t *ydst);
+    /* gather_rows of CHW images [c, h, w] through --augment crop-flip: row r is example idx[r]
+     * shifted and flipped by its code[idx[r]] (tn_augment_src, kernels/tn_conv.cuh) */
+    int (*gather_augment)(tn_backend *be, const float *src, int c, int h, int w, const int32_t *idx,
+                          const int32_t *code, int nrows, float *dst, const int32_t *ysrc, int32_t *ydst);
 
     /* BN batch statistics of z[n, m] per column: mean, invstd = 1/sqrt(var_biased + eps); when
      * run_mean != NULL also the running update with momentum (unbiased variance, PyTorch). */

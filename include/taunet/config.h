@@ -28,6 +28,8 @@ typedef struct tn_config {
     int tau_learn; /* --tau-learn: 0 off, 1 on, 2 auto (on for resnet-cifar without BN) */
     /* data */
     tn_data_spec data;
+    int augment; /* --augment: 0 none, 1 crop-flip (pad 4, random crop, random horizontal flip) */
+    int preset;  /* --preset: 0 none, 1 cifar-resnet (values for the flags not given; not canonical) */
     /* training */
     int loss; /* tn_loss_kind */
     tn_opt opt;
@@ -37,7 +39,8 @@ typedef struct tn_config {
     int milestones[TN_MAX_MILESTONES]; /* step schedule: milestones in epochs */
     int n_milestones;
     double step_gamma;  /* lr factor at each milestone */
-    long warmup;        /* linear warm-up steps */
+    long warmup;        /* warm-up steps: linear, or at warmup_lr when it is > 0 */
+    double warmup_lr;   /* > 0: the constant lr of the warm-up (the ResNet-110/1202 recipe) */
     long steps;         /* total steps; -1 when --epochs sets it */
     double epochs;
     long eval_every;
@@ -62,7 +65,8 @@ typedef struct tn_config {
  * (indexed by tn_arch), off/on, and the values of the other choice flags. */
 extern const char *const tn_arch_names[], *const tn_onoff_names[], *const tn_label_names[], *const tn_prep_names[],
     *const tn_loss_names[], *const tn_opt_names[], *const tn_train_names[], *const tn_backend_names[],
-    *const tn_math_names[], *const tn_data_names[], *const tn_diag_names[], *const tn_tau_learn_names[];
+    *const tn_math_names[], *const tn_data_names[], *const tn_diag_names[], *const tn_tau_learn_names[],
+    *const tn_augment_names[], *const tn_preset_names[];
 const char *tn_arch_name(int arch);
 /* The index of v in names, or -1. */
 int tn_name_index(const char *const *names, const char *v);

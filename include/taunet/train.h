@@ -18,6 +18,9 @@ double tn_lr_at(const tn_config *c, long t, long total, long steps_per_epoch);
 /* The training rows of epoch `epoch` in order: a seeded Fisher-Yates shuffle that depends only on
  * (seed, epoch), so a resumed run sees the same batches without saving RNG state. */
 void tn_epoch_order(uint64_t seed, long epoch, int n, int32_t *perm);
+/* --augment crop-flip: each training example's shift and flip for epoch `epoch`
+ * (tn_augment_code), from (seed, epoch, example) alone: resume sees the same images. */
+void tn_augment_codes(uint64_t seed, long epoch, int n, int32_t *code);
 
 typedef struct tn_train_summary {
     tn_status status;

@@ -498,7 +498,7 @@ tn_backend *tn_backend_cpu_create(int threads, tn_err *e) {
         .sumsq = cpu_sumsq, .dot = cpu_dot, .diffsq = cpu_diffsq, .row_norms = cpu_row_norms, .perturb = cpu_perturb, .act_bn_bwd = cpu_act_bn_bwd,
         .set_scalars = cpu_set_scalars, .gemm_dev = cpu_gemm_dev, .sgd_dev = cpu_sgd_dev,
         .mem_available = cpu_mem_available,
-        .im2col = tn_cpu_im2col, .col2im = tn_cpu_col2im, .shortcut_fwd = tn_cpu_shortcut_fwd,
+        .gather_augment = tn_cpu_gather_augment, .im2col = tn_cpu_im2col, .col2im = tn_cpu_col2im, .shortcut_fwd = tn_cpu_shortcut_fwd,
         .shortcut_bwd = tn_cpu_shortcut_bwd, .avgpool_fwd = tn_cpu_avgpool_fwd, .avgpool_bwd = tn_cpu_avgpool_bwd,
         .bn_apply = tn_cpu_bn_apply, .add_scalar = tn_cpu_add_scalar, .sum = cpu_sum,
         .destroy = cpu_destroy,

@@ -71,6 +71,23 @@ int tn_cpu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dco
     return 0;
 }
 
+int tn_cpu_gather_augment(tn_backend *be, const float *src, int c, int h, int w, const int32_t *idx,
+                          const int32_t *code, int nrows, float *dst, const int32_t *ysrc, int32_t *ydst) {
+    long long p = (long long)c * h * w;
+#pragma omp parallel for schedule(static) if (nrows * p > TN_CPU_PAR_MIN)
+    for (int r = 0; r < nrows; r++) {
+        const float *x = src + (long long)idx[r] * p;
+        int k = code[idx[r]];
+        for (long long j = 0; j < p; j++) {
+            long long s = tn_augment_src(h, w, k, j);
+            dst[r * p + j] = s < 0 ? 0.0f : x[s];
+        }
+    }
+    if (ydst)
+        for (int r = 0; r < nrows; r++) ydst[r] = ysrc[idx[r]];
+    return 0;
+}
+
 int tn_cpu_shortcut_fwd(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y) {
     long long rows = (long long)n * g->oh * g->ow;
 #pragma omp parallel for schedule(static) if (rows * g->oc > TN_CPU_PAR_MIN)

@@ -8,6 +8,8 @@
 
 int tn_cpu_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols);
 int tn_cpu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx);
+int tn_cpu_gather_augment(tn_backend *be, const float *src, int c, int h, int w, const int32_t *idx,
+                          const int32_t *code, int nrows, float *dst, const int32_t *ysrc, int32_t *ydst);
 int tn_cpu_shortcut_fwd(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y);
 int tn_cpu_shortcut_bwd(tn_backend *be, const tn_conv_geom *g, int n, const float *dy, float beta, float *dx);
 int tn_cpu_avgpool_fwd(tn_backend *be, int n, int hw, int c, const float *x, float *y);

@@ -293,6 +293,11 @@ static int cu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *
     K::tn_kcfg c = kcfg(be);
     return K::col2im(&c, g, n, dcols, beta, dx);
 }
+static int cu_gather_augment(tn_backend *be, const float *src, int ch, int h, int w, const int32_t *idx,
+                             const int32_t *code, int nrows, float *dst, const int32_t *ysrc, int32_t *ydst) {
+    K::tn_kcfg c = kcfg(be);
+    return K::gather_augment(&c, src, ch, h, w, idx, code, nrows, dst, ysrc, ydst);
+}
 static int cu_shortcut_fwd(tn_backend *be, const tn_conv_geom *g, int n, const float *x, float *y) {
     K::tn_kcfg c = kcfg(be);
     return K::shortcut_fwd(&c, g, n, x, y);
@@ -480,6 +485,7 @@ extern "C" tn_backend *TN_CUDA_ENTRY(tn_backend_cuda_hw_create)(int gpu, int tf3
     be->set_scalars = cu_set_scalars, be->gemm_dev = cu_gemm_dev, be->sgd_dev = cu_sgd_dev;
     be->mem_available = cu_mem_available;
     be->im2col = cu_im2col, be->col2im = cu_col2im, be->shortcut_fwd = cu_shortcut_fwd;
+    be->gather_augment = cu_gather_augment;
     be->shortcut_bwd = cu_shortcut_bwd, be->avgpool_fwd = cu_avgpool_fwd, be->avgpool_bwd = cu_avgpool_bwd;
     be->bn_apply = cu_bn_apply, be->add_scalar = cu_add_scalar, be->sum = cu_sum;
     be->capture_begin = cu_capture_begin, be->capture_end = cu_capture_end;

@@ -42,6 +42,12 @@ void tn_config_defaults(tn_config *c) {
 int tn_config_validate(const tn_config *c, tn_err *e) {
     if (c->arch == TN_ARCH_RESNET_CIFAR && (c->depth < 8 || (c->depth - 2) % 6))
         return tn_fail(e, TN_EINPUT, "--depth %d: resnet-cifar needs 6n+2 layers (20, 32, 44, 56, 110, 1202, ...)", c->depth);
+    if (c->augment && c->data.kind == TN_DATA_SYNTHETIC)
+        return tn_fail(e, TN_EINPUT, "--augment crop-flip needs images (--data mnist:, fashion:, cifar10: or cifar100:DIR); drop it for synthetic data");
+    if (c->augment && c->opt == TN_OPT_GD)
+        return tn_fail(e, TN_EINPUT, "--augment crop-flip draws new images for each SGD batch; use --opt sgd, or drop it for GD");
+    if (c->warmup_lr > 0 && c->warmup == 0)
+        return tn_fail(e, TN_EINPUT, "--warmup-lr %g without --warmup: give the warm-up's length in steps, e.g. --warmup 400", c->warmup_lr);
     if (c->tau_learn == 1 && c->arch != TN_ARCH_RESNET_CIFAR)
         return tn_fail(e, TN_EINPUT, "--tau-learn on applies to --arch resnet-cifar only; drop it");
     if (c->tau_learn == 1 && c->bn)

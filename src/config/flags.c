@@ -222,6 +222,8 @@ static const tn_flag_row rows[] = {
     {{"--subset", "N", "data", "keep the first N training examples (file order; 0: all)", C | I, "subset"}, NUM(K_INT, data.subset, 0, 100000000), J_INT},
     {{"--label-noise", "F", "data", "replace a fraction F of training labels by random ones", C, "label_noise"}, NUM(K_DOUBLE, data.label_noise, 0.0, 1.0), J_NUM},
     {{"--preprocess", "scale|standardize|channel|unitnorm|none", "data", "pixels to [0,1]; then per-pixel or per-channel mean 0, std 1 from the training set, or unit rows [scale for images, unitnorm for synthetic]", C, "preprocess"}, CHOICE(data.prep, tn_prep_names), J_STR},
+    {{"--augment", "none|crop-flip", "data", "SGD batches of images padded by 4, randomly cropped back and flipped left-right, per (seed, epoch, example) [none]", C | TN_FLAG_IF_SET, "augment"}, CHOICE(augment, tn_augment_names), J_STR},
+    {{"--preset", "none|cifar-resnet", "training", "a recipe for the flags not given; cifar-resnet: He et al.'s CIFAR recipe (--arch resnet-cifar --batch 128 --lr 0.1 --momentum 0.9 --wd 1e-4 --epochs 200 --schedule step:100,150 --augment crop-flip --preprocess channel; depth >= 110: --warmup 400 --warmup-lr 0.01) [none]", 0, "preset"}, CHOICE(preset, tn_preset_names), J_STR},
     {{"--loss", "mse|xent", "training", "1/2||f-y||^2 with one-hot y, or softmax cross-entropy [xent]", C, "loss"}, CHOICE(loss, tn_loss_names), J_STR},
     {{"--opt", "gd|sgd", "training", "full-batch GD, or minibatch SGD shuffled per epoch [sgd]", C, "opt"}, CHOICE(opt, tn_opt_names), J_STR},
     {{"--batch", "B", "training", "the SGD minibatch [128]", C | I, "batch"}, NUM(K_INT, batch, 1, 1 << 24), J_INT},
@@ -230,7 +232,8 @@ static const tn_flag_row rows[] = {
     {{"--wd", "WD", "training", "weight decay [0]", C, "wd"}, NUM(K_DOUBLE, wd, 0.0, 1e3), J_NUM},
     {{"--schedule", "constant|step:E1,E2|cosine", "training", "learning-rate schedule, milestones in epochs [constant]", C | S, "schedule"}, SPECIAL(parse_schedule, fmt_schedule), J_STR},
     {{"--lr-gamma", "G", "training", "lr factor at each step milestone [0.1]", C, "lr_gamma"}, NUM(K_DOUBLE, step_gamma, 0.0, 1.0), J_NUM},
-    {{"--warmup", "S", "training", "linear lr warm-up over S steps [0]", C | I, "warmup"}, NUM(K_LONG, warmup, 0, 1L << 40), J_INT},
+    {{"--warmup", "S", "training", "lr warm-up over S steps: linear, or at --warmup-lr [0]", C | I, "warmup"}, NUM(K_LONG, warmup, 0, 1L << 40), J_INT},
+    {{"--warmup-lr", "LR", "training", "a constant lr for the --warmup steps, then --lr (He et al.'s ResNet-110/1202: 400 steps at 0.01) [0: linear]", C | TN_FLAG_IF_SET, "warmup_lr"}, NUM(K_DOUBLE, warmup_lr, 0.0, 1e6), J_NUM},
     {{"--steps", "S", "training", "step budget; --steps 0 evaluates the initialization [200]", C | R | I, "steps"}, SPECIAL(parse_steps, fmt_steps), J_STEPS},
     {{"--epochs", "E", "training", "the budget in epochs instead of --steps", C | R, "epochs"}, SPECIAL(parse_epochs, fmt_epochs), J_EPOCHS},
     {{"--eval-every", "K", "training", "evaluate train and test sets every K steps [steps/10]", C | R | I, "eval_every"}, NUM(K_LONG, eval_every, 0, 1L << 40), J_INT},
@@ -285,6 +288,27 @@ static void family_defaults(tn_config *c, const char *given) {
     if (!given[tn_flag_row_find("--depth") - rows]) c->depth = 20;
 }
 
+/* --preset: each value for its flag unless that flag was given; the warm-up only at depth >= 110
+ * (the depth as resolved, family default included), after He et al. 2016 section 4.2. */
+static int apply_preset(tn_config *c, char *given, int after_depth, tn_err *e) {
+    static const char *const cifar[][2] = {{"--arch", "resnet-cifar"}, {"--batch", "128"}, {"--lr", "0.1"},
+                                           {"--momentum", "0.9"}, {"--wd", "1e-4"}, {"--epochs", "200"},
+                                           {"--schedule", "step:100,150"}, {"--augment", "crop-flip"},
+                                           {"--preprocess", "channel"}};
+    static const char *const deep[][2] = {{"--warmup", "400"}, {"--warmup-lr", "0.01"}};
+    if (c->preset != 1) return 0;
+    const char *const(*v)[2] = after_depth ? deep : cifar;
+    int n = after_depth ? (int)(sizeof deep / sizeof deep[0]) : (int)(sizeof cifar / sizeof cifar[0]);
+    if (after_depth && c->depth < 110) return 0;
+    for (int i = 0; i < n; i++) {
+        const tn_flag_row *f = tn_flag_row_find(v[i][0]);
+        if (given[f - rows] || (!strcmp(v[i][0], "--epochs") && given[tn_flag_row_find("--steps") - rows])) continue;
+        if (parse_field(f, c, v[i][1], e)) return e->code;
+        given[f - rows] = 1;
+    }
+    return 0;
+}
+
 int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e) {
     char given[NROWS] = {0};
     for (int i = 0; i < argc; i++) {
@@ -306,7 +330,11 @@ int tn_config_parse(tn_config *c, int argc, char **argv, tn_err *e) {
         if (parse_field(f, c, val, e)) return e->code;
         given[f - rows] = 1;
     }
+    if (apply_preset(c, given, 0, e)) return e->code;
     family_defaults(c, given);
+    if (apply_preset(c, given, 1, e)) return e->code;
+    if (c->preset == 1 && c->data.kind == TN_DATA_SYNTHETIC)
+        return tn_fail(e, TN_EINPUT, "--preset cifar-resnet trains on images: give --data cifar10:DIR (or cifar100:, mnist:, fashion:)");
     return tn_config_validate(c, e);
 }
 

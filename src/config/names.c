@@ -8,6 +8,8 @@
 const char *const tn_arch_names[] = {"plain", "resnet", "resnet-cifar", NULL};
 const char *const tn_onoff_names[] = {"off", "on", NULL};
 const char *const tn_tau_learn_names[] = {"off", "on", "auto", NULL};
+const char *const tn_augment_names[] = {"none", "crop-flip", NULL};
+const char *const tn_preset_names[] = {"none", "cifar-resnet", NULL};
 const char *const tn_label_names[] = {"uniform", "teacher", NULL};
 const char *const tn_prep_names[] = {"default", "none", "scale", "standardize", "unitnorm", "channel", NULL};
 const char *const tn_loss_names[] = {"mse", "xent", NULL};

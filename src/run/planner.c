@@ -15,6 +15,7 @@ unsigned tn_run_keep(const tn_config *c) {
 size_t tn_run_bytes(const tn_config *c, const tn_plan *plan, int nb, long n_train, long n_test) {
     size_t p = (size_t)tn_plan_inputs(plan), ntr = (size_t)n_train, nte = (size_t)n_test;
     size_t data = (ntr * p + ntr + nte * p + nte + ntr) * sizeof(float) + 5 * 4;
+    if (c->augment) data += ntr * sizeof(int32_t) + 4; /* the epoch's crop-flip codes */
     return tn_plan_bytes(plan, nb, tn_run_keep(c)) + data;
 }
 

@@ -73,13 +73,20 @@ static int train_step(tn_trainer *t, long step, double *loss, double *acc) {
         if (epoch != t->perm_epoch) { /* one upload per epoch (it synchronises), none per step */
             tn_epoch_order(c->seed, epoch, t->train.n, t->perm);
             if (be->upload(be, t->perm_dev, t->perm, (size_t)t->train.n * sizeof(int32_t))) return be->err->code;
+            if (c->augment) {
+                tn_augment_codes(c->seed, epoch, t->train.n, t->aug);
+                if (be->upload(be, t->aug_dev, t->aug, (size_t)t->train.n * sizeof(int32_t))) return be->err->code;
+            }
             t->perm_epoch = epoch;
         }
         long lo = pos * c->batch;
         n = (int)(t->train.n - lo < c->batch ? t->train.n - lo : c->batch);
         x = tn_model_input(t->mdl), y = tn_model_labels(t->mdl);
-        if (be->gather_rows(be, t->train_x, t->train.p, t->perm_dev + lo, n, (float *)x, t->train_y, (int32_t *)y))
-            return be->err->code;
+        int st = c->augment ? be->gather_augment(be, t->train_x, t->train.c, t->train.h, t->train.w, t->perm_dev + lo,
+                                                  t->aug_dev, n, (float *)x, t->train_y, (int32_t *)y)
+                            : be->gather_rows(be, t->train_x, t->train.p, t->perm_dev + lo, n, (float *)x, t->train_y,
+                                              (int32_t *)y);
+        if (st) return be->err->code;
     }
     double out[2];
     float lr = (float)tn_lr_at(c, step, t->total, t->spe);

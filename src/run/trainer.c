@@ -35,6 +35,9 @@ static int upload_data(tn_trainer *t, tn_err *e) {
     t->test_x = be->alloc(be, nte * p * sizeof(float) + 4);
     t->test_y = be->alloc(be, nte * sizeof(int32_t) + 4);
     t->perm_dev = be->alloc(be, ntr * sizeof(int32_t) + 4);
+    if (t->rc.augment && (!(t->aug_dev = be->alloc(be, ntr * sizeof(int32_t) + 4)) ||
+                          !(t->aug = malloc(ntr * sizeof(int32_t) + 4))))
+        return tn_fail(e, TN_ERUNTIME, "%s", t->aug_dev ? "out of memory" : t->be_err.msg);
     if (!t->train_x || !t->train_y || !t->test_x || !t->test_y || !t->perm_dev ||
         be->upload(be, t->train_x, t->train.x, ntr * p * sizeof(float)) ||
         be->upload(be, t->train_y, t->train.y, ntr * sizeof(int32_t)) ||
@@ -219,6 +222,7 @@ void tn_trainer_close(tn_trainer *t) {
         if (t->test_x) be->free(be, t->test_x);
         if (t->test_y) be->free(be, t->test_y);
         if (t->perm_dev) be->free(be, t->perm_dev);
+        if (t->aug_dev) be->free(be, t->aug_dev);
         be->destroy(be);
     }
     tn_plan_free(t->plan);
@@ -226,6 +230,8 @@ void tn_trainer_close(tn_trainer *t) {
     tn_dataset_free(&t->train);
     tn_dataset_free(&t->test);
     free(t->perm);
+    free(t->aug);
+    t->aug = NULL, t->aug_dev = NULL;
     t->be = NULL;
     t->perm = NULL;
 }

@@ -26,6 +26,7 @@ typedef struct tn_trainer {
     int32_t *train_y, *test_y;
     int32_t *perm;               /* host: this epoch's order */
     int32_t *perm_dev;           /* dev copy, uploaded once per epoch: a step uploads nothing */
+    int32_t *aug, *aug_dev;      /* --augment: this epoch's codes by example (host, dev), with perm */
     long perm_epoch;
     long total, spe;             /* step budget, steps per epoch */
     float lr;                    /* lr of the last step */
