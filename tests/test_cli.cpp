@@ -320,6 +320,23 @@ TEST(CliBadInput, OutAlreadyHoldsRun) {
     EXPECT_TRUE(cli::snapshot(t / "run") == before) << "the existing run's files changed";
 }
 
+// A conv ResNet whose batch does not fit is refused with the numbers and the batch that would:
+// ResNet-1202 at 64 channels needs about 1.3 GB of activations per 28x28 image, so a batch of
+// 2000 (the sample's training set) fits no machine of this project's kind.
+TEST(CliBadInput, MemoryRefusalNamesTheBatchThatFits) {
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    Args a = {"train", "--arch", "resnet-cifar", "--depth", "1202", "--width", "64", "--data", "fashion:" + kSample,
+              "--batch", "2000", "--steps", "1", "--backend", "cpu", "--threads", "1", "--out", "run"};
+    expect_refused(t, a, {"memory", "GiB", "a batch of 2000", "fits"});
+    cli::Result r = cli::taunet(a, t.path());
+    size_t at = r.err.find("--batch ");
+    ASSERT_NE(at, std::string::npos) << r.err;
+    long fits = std::strtol(r.err.c_str() + at + 8, nullptr, 10);
+    EXPECT_GT(fits, 0) << r.err;
+    EXPECT_LT(fits, 2000) << r.err;
+}
+
 TEST(CliBadInput, MemoryRefusedBeforeAllocating) {
     TempDir t;
     ASSERT_TRUE(t.ok());
@@ -637,7 +654,20 @@ const Args kConv = {"train", "--arch", "resnet-cifar", "--depth", "8", "--width"
 TEST(CliResume, ConvResnetBnAugmentWarmup) {
     expect_resume_exact(cat(kConv, {"--bn", "on", "--augment", "crop-flip", "--warmup", "6", "--warmup-lr", "0.01"}));
 }
-TEST(CliResume, ConvResnetNoBnLearnedTau) { expect_resume_exact(cat(kConv, {"--bn", "off"})); }
+// Without BN, with a validation set held out (its numbers in every metrics line, resumed alike).
+TEST(CliResume, ConvResnetNoBnLearnedTauVal) {
+    expect_resume_exact(cat(kConv, {"--bn", "off", "--val", "8"}));
+    TempDir t;
+    ASSERT_TRUE(t.ok());
+    ok_run(t, cat(kConv, {"--bn", "off", "--val", "8", "--steps", "2", "--eval-every", "1", "--out", "v"}));
+    for (const auto &l : cli::lines(cli::slurp(t / "v/metrics.jsonl"))) {
+        EXPECT_NE(field(l, "val_loss"), "<absent>") << l;
+        EXPECT_NE(field(l, "val_acc"), "<absent>") << l;
+    }
+    EXPECT_NE(field(cli::slurp(t / "v/summary.json"), "val_acc"), "<absent>");
+    EXPECT_EQ(field(cli::slurp(t / "v/config.json"), "n"), "40");  // 48 kept, 8 held out
+    expect_refused(t, cat(kConv, {"--val", "48", "--out", "w"}), {"--val 48", "no training examples"});
+}
 
 // The conv ResNet at 1, 2 and 3 threads: the same bytes (im2col, col2im and the GEMMs of a conv,
 // whose weight gradient is one tile with a long K, split the work by shape, never by thread).

@@ -706,6 +706,34 @@ TEST(DataPrepare, CifarThroughLoad) {
     EXPECT_FLOAT_EQ(a.tr.x[5], (5 * 7) / 255.0f);
 }
 
+// --val N: after --subset, the last N training examples are the validation set, untouched by
+// label noise, standardized with the statistics of the remaining training rows only.
+TEST(DataPrepare, ValidationHoldsOutTheLastExamples) {
+    MnistDir m;
+    tn_data_spec s = image_spec(m.dir, TN_PREP_STANDARDIZE);
+    s.subset = 10, s.val = 3, s.label_noise = 1.0, s.seed = 4;
+    tn_dataset tr{}, va{}, te{};
+    tn_err e{};
+    ASSERT_EQ(tn_data_load_val(&s, &tr, &va, &te, &e), 0) << e.msg;
+    ASSERT_EQ(tr.n, 7);
+    ASSERT_EQ(va.n, 3);
+    EXPECT_EQ(te.n, 5);
+    for (int i = 0; i < 3; i++) EXPECT_EQ(va.y[i], m.trlab[7 + i]) << "no label noise on validation rows";
+    for (int j = 1; j < 12; j++) {
+        double mu = 0, var = 0;
+        for (int i = 0; i < 7; i++) mu += m.trpix[(size_t)i * 12 + j] / 255.0;
+        mu /= 7;
+        for (int i = 0; i < 7; i++) var += std::pow(m.trpix[(size_t)i * 12 + j] / 255.0 - mu, 2);
+        double sd = std::sqrt(var / 7), want = sd < 1e-6 ? m.trpix[8 * 12 + j] / 255.0 - mu : (m.trpix[8 * 12 + j] / 255.0 - mu) / sd;
+        EXPECT_NEAR(va.x[12 + j], want, 1e-4) << j;
+    }
+    tn_dataset_free(&tr), tn_dataset_free(&va), tn_dataset_free(&te);
+    s.val = 10;
+    tn_err e2{};
+    EXPECT_EQ(tn_data_load_val(&s, &tr, &va, &te, &e2), TN_EINPUT);
+    EXPECT_NE(std::string(e2.msg).find("--val 10 leaves no training examples"), std::string::npos) << e2.msg;
+}
+
 // --preprocess channel on CIFAR records: each of the 3 channels of the training set has mean 0
 // and std 1 over all its pixels; the test set uses the training statistics (an independent
 // double computation from the raw bytes).

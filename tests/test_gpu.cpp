@@ -679,6 +679,18 @@ TEST(TN_GPU_SUITE, GraphOnOffIdenticalWithCosineSchedule) {
     expect_graph_on_off(f, "cos", 23); // every step after the first replays
 }
 
+// The conv ResNet's step (im2col, col2im, shortcuts, the scalars' lr/10 update and the learnable
+// tau read from device memory, the crop-flip gather) captured and replayed: the same numbers as
+// eager steps. 48 images in batches of 16: every step after the first replays.
+TEST(TN_GPU_SUITE, GraphOnOffIdenticalConv) {
+    NEED_DEVICE();
+    std::vector<std::string> f = {"--arch", "resnet-cifar", "--depth", "8", "--width", "4", "--bn", "off", "--data",
+                                  "fashion:" + std::string(TAUNET_SOURCE_DIR) + "/data/fashion-sample", "--subset",
+                                  "48", "--batch", "16", "--momentum", "0.9", "--wd", "1e-4", "--augment", "crop-flip",
+                                  "--steps", "6", "--eval-every", "3"};
+    expect_graph_on_off(f, "conv", 5);
+}
+
 // Two batches per epoch, 64 and 36, alternate: the full batch is captured on its second
 // occurrence although the sizes never repeat back to back, and the remainders run eagerly.
 TEST(TN_GPU_SUITE, GraphCapturesFullBatchesBetweenRemainders) {

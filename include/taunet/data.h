@@ -38,6 +38,7 @@ typedef struct tn_data_spec {
     tn_label_rule labels;  /* uniform random labels or argmax of a random teacher net */
     /* all kinds */
     int subset;            /* >0: keep the first `subset` training examples in file order */
+    int val;               /* >0: the last `val` of those are held out as the validation set */
     double label_noise;    /* fraction of training labels replaced by uniform random ones */
     tn_prep prep;          /* DEFAULT: unitnorm for synthetic, scale for images */
     uint64_t seed;
@@ -62,6 +63,10 @@ tn_data_dims tn_data_spec_dims(const tn_data_spec *spec);
 /* Load according to spec and apply subset, label noise (train only) and preprocessing
  * (statistics from the training split, applied to both). */
 int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e);
+/* The same with --val: after the subset, the last spec->val training examples move to val
+ * (untouched by label noise, preprocessed with the training statistics); val may be NULL when
+ * spec->val is 0. */
+int tn_data_load_val(const tn_data_spec *spec, tn_dataset *train, tn_dataset *val, tn_dataset *test, tn_err *e);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@ typedef struct tn_train_summary {
     long diverged_step;         /* -1 unless diverged */
     long steps_to_target;       /* -1 unless the target was reached */
     double final_train_loss, final_train_acc, final_test_loss, final_test_acc;
+    double final_val_loss, final_val_acc; /* --val N; NaN without */
     double best_train_loss, best_test_acc;
     double seconds, s_per_step;
     long graph_steps;           /* steps this process ran by replaying a captured CUDA graph */

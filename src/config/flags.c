@@ -220,6 +220,7 @@ static const tn_flag_row rows[] = {
     {{"--classes", "D", "data", "synthetic: the classes [10]", C | I, "classes"}, NUM(K_INT, data.d, 2, 1 << 20), J_INT},
     {{"--labels", "uniform|teacher", "data", "synthetic: random labels or a random teacher net [teacher]", C, "labels"}, CHOICE(data.labels, tn_label_names), J_STR},
     {{"--subset", "N", "data", "keep the first N training examples (file order; 0: all)", C | I, "subset"}, NUM(K_INT, data.subset, 0, 100000000), J_INT},
+    {{"--val", "N", "data", "hold out the last N training examples (after --subset) as a validation set, logged as val_loss and val_acc [0]", C | I | TN_FLAG_IF_SET, "val"}, NUM(K_INT, data.val, 0, 100000000), J_INT},
     {{"--label-noise", "F", "data", "replace a fraction F of training labels by random ones", C, "label_noise"}, NUM(K_DOUBLE, data.label_noise, 0.0, 1.0), J_NUM},
     {{"--preprocess", "scale|standardize|channel|unitnorm|none", "data", "pixels to [0,1]; then per-pixel or per-channel mean 0, std 1 from the training set, or unit rows [scale for images, unitnorm for synthetic]", C, "preprocess"}, CHOICE(data.prep, tn_prep_names), J_STR},
     {{"--augment", "none|crop-flip", "data", "SGD batches of images padded by 4, randomly cropped back and flipped left-right, per (seed, epoch, example) [none]", C | TN_FLAG_IF_SET, "augment"}, CHOICE(augment, tn_augment_names), J_STR},

@@ -72,10 +72,10 @@ static void unitnorm_rows(tn_dataset *ds) {
     }
 }
 
-/* Per-feature (population) mean and std from train, applied to train and test. Constant
+/* Per-feature (population) mean and std from train, applied to train, test and val. Constant
  * features (std < 1e-6, e.g. MNIST's always-black border pixels) are only centred: dividing by
  * ~0 would blow up any test value that differs. */
-static int standardize(tn_dataset *train, tn_dataset *test, tn_err *e) {
+static int standardize(tn_dataset *train, tn_dataset *test, tn_dataset *val, tn_err *e) {
     const int p = train->p, n = train->n;
     double *mean = calloc((size_t)p, sizeof(double)), *var = calloc((size_t)p, sizeof(double));
     if (!mean || !var) {
@@ -99,8 +99,8 @@ static int standardize(tn_dataset *train, tn_dataset *test, tn_err *e) {
         const double sd = sqrt(var[j] / n);
         var[j] = sd < 1e-6 ? 1.0 : 1.0 / sd; /* reuse var[] as the inverse std */
     }
-    tn_dataset *sets[2] = {train, test};
-    for (int s = 0; s < 2; s++)
+    tn_dataset *sets[3] = {train, test, val};
+    for (int s = 0; s < 3; s++)
         for (int i = 0; i < sets[s]->n; i++) {
             float *row = sets[s]->x + (size_t)i * p;
             for (int j = 0; j < p; j++) row[j] = (float)((row[j] - mean[j]) * var[j]);
@@ -111,8 +111,8 @@ static int standardize(tn_dataset *train, tn_dataset *test, tn_err *e) {
 }
 
 /* Per-channel (population) mean and std over every pixel of the training set (examples CHW),
- * applied to train and test; a constant channel is only centred, as in standardize. */
-static void per_channel(tn_dataset *train, tn_dataset *test) {
+ * applied to train, test and val; a constant channel is only centred, as in standardize. */
+static void per_channel(tn_dataset *train, tn_dataset *test, tn_dataset *val) {
     const int c = train->c, hw = train->h * train->w;
     for (int ch = 0; ch < c; ch++) {
         double s = 0.0, ss = 0.0, cnt = (double)train->n * hw;
@@ -126,8 +126,8 @@ static void per_channel(tn_dataset *train, tn_dataset *test) {
             for (int j = 0; j < hw; j++) ss += (px[j] - mean) * (px[j] - mean);
         }
         const double sd = sqrt(ss / cnt), inv = sd < 1e-6 ? 1.0 : 1.0 / sd;
-        tn_dataset *sets[2] = {train, test};
-        for (int k = 0; k < 2; k++)
+        tn_dataset *sets[3] = {train, test, val};
+        for (int k = 0; k < 3; k++)
             for (int i = 0; i < sets[k]->n; i++) {
                 float *px = sets[k]->x + (size_t)i * sets[k]->p + (size_t)ch * hw;
                 for (int j = 0; j < hw; j++) px[j] = (float)((px[j] - mean) * inv);
@@ -135,9 +135,34 @@ static void per_channel(tn_dataset *train, tn_dataset *test) {
     }
 }
 
+/* Moves the last k examples of train into val (k < train->n). */
+static int hold_out(tn_dataset *train, int k, tn_dataset *val, tn_err *e) {
+    size_t p = (size_t)train->p, n0 = (size_t)(train->n - k);
+    *val = *train;
+    val->n = k;
+    val->x = malloc((size_t)k * p * sizeof(float) + 4);
+    val->y = malloc((size_t)k * sizeof(int32_t) + 4);
+    if (!val->x || !val->y) {
+        free(val->x), free(val->y);
+        memset(val, 0, sizeof *val);
+        return tn_fail(e, TN_ERUNTIME, "data: out of memory for the %d validation examples", k);
+    }
+    memcpy(val->x, train->x + n0 * p, (size_t)k * p * sizeof(float));
+    memcpy(val->y, train->y + n0, (size_t)k * sizeof(int32_t));
+    keep_first(train, (int)n0);
+    return 0;
+}
+
 int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, tn_err *e) {
+    return tn_data_load_val(spec, train, NULL, test, e);
+}
+
+int tn_data_load_val(const tn_data_spec *spec, tn_dataset *train, tn_dataset *val, tn_dataset *test, tn_err *e) {
+    tn_dataset none;
+    if (!val) val = &none;
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    memset(val, 0, sizeof *val);
     /* validate the cheap flags before spending time loading */
     if (spec->subset < 0)
         return tn_fail(e, TN_EINPUT, "data: --subset %d: must be 0 (all) or a positive count", spec->subset);
@@ -175,6 +200,14 @@ int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, 
         }
         keep_first(train, spec->subset);
     }
+    if (spec->val > 0 && val != &none) {
+        if (spec->val >= train->n) {
+            rc = tn_fail(e, TN_EINPUT, "data: --val %d leaves no training examples of the %d%s; use a smaller --val",
+                         spec->val, train->n, spec->subset ? " kept by --subset" : "");
+            goto fail;
+        }
+        if ((rc = hold_out(train, spec->val, val, e))) goto fail;
+    }
 
     if (spec->label_noise > 0.0 && (rc = apply_label_noise(train, spec->label_noise, spec->seed, e)))
         goto fail;
@@ -183,20 +216,24 @@ int tn_data_load(const tn_data_spec *spec, tn_dataset *train, tn_dataset *test, 
     tn_prep prep = spec->prep;
     if (prep == TN_PREP_DEFAULT) prep = image ? TN_PREP_SCALE : TN_PREP_UNITNORM;
     if (prep == TN_PREP_NONE) return 0;
-    /* every remaining mode starts from pixels in [0, 1]; synthetic points are already O(1) */
+    /* every remaining mode starts from pixels in [0, 1]; synthetic points are already O(1); the
+     * statistics come from the training rows alone and apply to the test and validation rows */
     if (image) {
         scale(train, 1.0f / 255.0f);
         scale(test, 1.0f / 255.0f);
+        scale(val, 1.0f / 255.0f);
     }
-    if (prep == TN_PREP_STANDARDIZE && (rc = standardize(train, test, e))) goto fail;
-    if (prep == TN_PREP_CHANNEL) per_channel(train, test);
+    if (prep == TN_PREP_STANDARDIZE && (rc = standardize(train, test, val, e))) goto fail;
+    if (prep == TN_PREP_CHANNEL) per_channel(train, test, val);
     if (prep == TN_PREP_UNITNORM) {
         unitnorm_rows(train);
         unitnorm_rows(test);
+        unitnorm_rows(val);
     }
     return 0;
 fail:
     tn_dataset_free(train);
     tn_dataset_free(test);
+    tn_dataset_free(val);
     return rc;
 }

@@ -14,8 +14,11 @@ unsigned tn_run_keep(const tn_config *c) {
  * training and test rows and labels and the epoch's order (run/trainer.c, upload_data). */
 size_t tn_run_bytes(const tn_config *c, const tn_plan *plan, int nb, long n_train, long n_test) {
     size_t p = (size_t)tn_plan_inputs(plan), ntr = (size_t)n_train, nte = (size_t)n_test;
-    size_t data = (ntr * p + ntr + nte * p + nte + ntr) * sizeof(float) + 5 * 4;
-    if (c->augment) data += ntr * sizeof(int32_t) + 4; /* the epoch's crop-flip codes */
+    size_t nva = c->data.val > 0 && (size_t)c->data.val < ntr ? (size_t)c->data.val : 0, nfit = ntr - nva;
+    /* the training rows and labels (the validation rows among them), test rows and labels, the
+     * epoch's order of the rows that train, 4 bytes of slack each; the validation set's slack */
+    size_t data = (ntr * p + ntr + nte * p + nte + nfit) * sizeof(float) + 5 * 4 + (nva ? 2 * 4 : 0);
+    if (c->augment) data += nfit * sizeof(int32_t) + 4; /* the epoch's crop-flip codes */
     return tn_plan_bytes(plan, nb, tn_run_keep(c)) + data;
 }
 

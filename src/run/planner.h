@@ -12,7 +12,8 @@ extern "C" {
  * diagnostics' buffers, gradients for the grad diagnostic. */
 unsigned tn_run_keep(const tn_config *c);
 /* Bytes a run of c allocates on its backend: the model of plan for batch capacity nb, its
- * diagnostics, n_train training and n_test test examples and the epoch's order. */
+ * diagnostics, n_train training examples (the --val ones among them) and n_test test examples,
+ * the epoch's order and the augmentation codes. */
 size_t tn_run_bytes(const tn_config *c, const tn_plan *plan, int nb, long n_train, long n_test);
 
 /* The largest batch below c->batch that fits in avail bytes; 0 when none does. */

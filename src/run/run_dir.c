@@ -97,6 +97,7 @@ int tn_run_dir_write_summary(const char *dir, const tn_config *c, const tn_train
     tn_json_num(&j, "train_acc", s->final_train_acc);
     tn_json_num(&j, "test_loss", s->final_test_loss);
     tn_json_num(&j, "test_acc", s->final_test_acc);
+    if (c->data.val > 0) tn_json_num(&j, "val_loss", s->final_val_loss), tn_json_num(&j, "val_acc", s->final_val_acc);
     tn_json_num(&j, "best_train_loss", s->best_train_loss);
     tn_json_num(&j, "best_test_acc", s->best_test_acc);
     tn_json_num(&j, "seconds", s->seconds);

@@ -30,9 +30,9 @@ double tn_now(void) {
 
 /* Full-dataset evaluation in eval mode, in chunks of the batch capacity. */
 int tn_trainer_eval(tn_trainer *t, int split, double *loss, double *acc) {
-    const float *x = split ? t->test_x : t->train_x;
-    const int32_t *y = split ? t->test_y : t->train_y;
-    int n = split ? t->test.n : t->train.n;
+    const float *x = split == 2 ? t->val_x : split ? t->test_x : t->train_x;
+    const int32_t *y = split == 2 ? t->val_y : split ? t->test_y : t->train_y;
+    int n = split == 2 ? t->val.n : split ? t->test.n : t->train.n;
     double sl = 0.0, sc = 0.0, out[2];
     if (n == 0) {
         *loss = NAN, *acc = NAN;
@@ -116,13 +116,18 @@ static void stop(loop *L, tn_status status, long step) {
     if (status == TN_STATUS_CONVERGED) L->t->st.steps_to_target = step;
 }
 
-/* Full train and test evaluation at the current step; logged when log; bests updated. */
+/* Full train, test (and --val) evaluation at the current step; logged when log; the bests
+ * updated, except by the unlogged evaluation of a halt or an interruption: that one is for the
+ * summary only, since the uninterrupted run has no evaluation there and the resumed run must end
+ * with the same bests. */
 static int evaluate(loop *L, int log, double sps, double seconds) {
     tn_trainer *t = L->t;
     int rc = tn_trainer_eval(t, 0, &L->tl, &L->ta);
     if (!rc) rc = tn_trainer_eval(t, 1, &L->vl, &L->va);
+    if (!rc && t->val.n) rc = tn_trainer_eval(t, 2, &t->val_loss, &t->val_acc);
     if (!rc && log) rc = tn_trainer_log(t, L->step, L->tl, L->ta, L->vl, L->va, L->bl, L->ba, sps, seconds);
     if (rc) return rc;
+    if (!log && (L->status == TN_STATUS_HALTED || L->status == TN_STATUS_INTERRUPTED)) return 0;
     if (L->tl < t->st.best_train_loss || isnan(t->st.best_train_loss)) t->st.best_train_loss = L->tl;
     if (L->va > t->st.best_test_acc || isnan(t->st.best_test_acc)) t->st.best_test_acc = L->va;
     return 0;
@@ -195,6 +200,7 @@ static int finish(loop *L, tn_err *e) {
     sum->steps_to_target = t->st.steps_to_target;
     sum->final_train_loss = L->tl, sum->final_train_acc = L->ta;
     sum->final_test_loss = L->vl, sum->final_test_acc = L->va;
+    sum->final_val_loss = t->val_loss, sum->final_val_acc = t->val_acc;
     sum->best_train_loss = t->st.best_train_loss, sum->best_test_acc = t->st.best_test_acc;
     sum->seconds = t->st.seconds;
     sum->s_per_step = L->step > 0 ? t->st.seconds / (double)L->step : 0.0;

@@ -35,6 +35,12 @@ static int upload_data(tn_trainer *t, tn_err *e) {
     t->test_x = be->alloc(be, nte * p * sizeof(float) + 4);
     t->test_y = be->alloc(be, nte * sizeof(int32_t) + 4);
     t->perm_dev = be->alloc(be, ntr * sizeof(int32_t) + 4);
+    size_t nva = (size_t)t->val.n;
+    if (nva && (!(t->val_x = be->alloc(be, nva * p * sizeof(float) + 4)) ||
+                !(t->val_y = be->alloc(be, nva * sizeof(int32_t) + 4)) ||
+                be->upload(be, t->val_x, t->val.x, nva * p * sizeof(float)) ||
+                be->upload(be, t->val_y, t->val.y, nva * sizeof(int32_t))))
+        return tn_fail(e, TN_ERUNTIME, "%s", t->be_err.msg);
     if (t->rc.augment && (!(t->aug_dev = be->alloc(be, ntr * sizeof(int32_t) + 4)) ||
                           !(t->aug = malloc(ntr * sizeof(int32_t) + 4))))
         return tn_fail(e, TN_ERUNTIME, "%s", t->aug_dev ? "out of memory" : t->be_err.msg);
@@ -156,7 +162,8 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     t->perm_epoch = -1;
     t->st.steps_to_target = -1;
     t->st.best_train_loss = t->st.best_test_acc = t->st.first_loss = NAN;
-    if (tn_data_load(&c->data, &t->train, &t->test, e)) return e->code;
+    if (tn_data_load_val(&c->data, &t->train, &t->val, &t->test, e)) return e->code;
+    t->val_loss = t->val_acc = NAN;
     t->st.p = t->train.p, t->st.d = t->train.d;
     t->st.c = t->train.c, t->st.h = t->train.h, t->st.w = t->train.w;
     /* config.json reports image data as loaded (the files fix n, p and d; the flags --n,
@@ -172,15 +179,15 @@ int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e) {
     int nb = rc->batch;
     if (tn_plan_make_shape(rc, (tn_shape){t->train.c, t->train.h, t->train.w}, t->train.d, &t->plan, e)) return e->code;
     long long params = tn_plan_params(t->plan);
-    size_t bytes = tn_run_bytes(rc, t->plan, nb, t->train.n, t->test.n);
+    size_t bytes = tn_run_bytes(rc, t->plan, nb, t->train.n + t->val.n, t->test.n);
     double gib = bytes / 1073741824.0;
     t->bytes = bytes;
     if (open_backend(t, e)) return e->code;
     size_t avail = t->be->mem_available(t->be);
     if (avail && bytes > avail) {
-        int fits = rc->opt == TN_OPT_SGD ? tn_run_batch_that_fits(rc, t->plan, avail, t->train.n, t->test.n) : 0;
+        int fits = rc->opt == TN_OPT_SGD ? tn_run_batch_that_fits(rc, t->plan, avail, t->train.n + t->val.n, t->test.n) : 0;
         char fix[96];
-        if (fits > 0) snprintf(fix, sizeof fix, "--batch %d fits (%.2f GiB)", fits, tn_run_bytes(rc, t->plan, fits, t->train.n, t->test.n) / 1073741824.0);
+        if (fits > 0) snprintf(fix, sizeof fix, "--batch %d fits (%.2f GiB)", fits, tn_run_bytes(rc, t->plan, fits, t->train.n + t->val.n, t->test.n) / 1073741824.0);
         else snprintf(fix, sizeof fix, "no batch fits: reduce --width or --depth%s", rc->opt == TN_OPT_SGD ? "" : ", or use --opt sgd with a --batch");
         return tn_fail(e, TN_EINPUT, "memory: this run needs %.2f GiB on the %s backend (weights, optimizer state, activations of a batch of %d, data) but %.2f GiB is free; %s",
                        gib, t->be->name, nb, avail / 1073741824.0, fix);
@@ -223,12 +230,15 @@ void tn_trainer_close(tn_trainer *t) {
         if (t->test_y) be->free(be, t->test_y);
         if (t->perm_dev) be->free(be, t->perm_dev);
         if (t->aug_dev) be->free(be, t->aug_dev);
+        if (t->val_x) be->free(be, t->val_x);
+        if (t->val_y) be->free(be, t->val_y);
         be->destroy(be);
     }
     tn_plan_free(t->plan);
     t->plan = NULL;
     tn_dataset_free(&t->train);
     tn_dataset_free(&t->test);
+    tn_dataset_free(&t->val);
     free(t->perm);
     free(t->aug);
     t->aug = NULL, t->aug_dev = NULL;
@@ -249,6 +259,7 @@ int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, do
     tn_json_num(&j, "train_acc", ta);
     tn_json_num(&j, "test_loss", vl);
     tn_json_num(&j, "test_acc", va);
+    if (t->val.n) tn_json_num(&j, "val_loss", t->val_loss), tn_json_num(&j, "val_acc", t->val_acc);
     tn_json_num(&j, "batch_loss", bl);
     tn_json_num(&j, "batch_acc", ba);
     tn_json_num(&j, "lr", step ? t->lr : (float)tn_lr_at(&t->rc, 0, t->total, t->spe));

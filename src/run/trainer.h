@@ -21,9 +21,10 @@ typedef struct tn_trainer {
     tn_model *mdl;
     size_t bytes;                /* the planner's count (config.json: memory_estimate_bytes) */
     tn_diag diag;
-    tn_dataset train, test;
-    float *train_x, *test_x;     /* dev copies of the data */
-    int32_t *train_y, *test_y;
+    tn_dataset train, test, val; /* val: --val N held-out training examples (n 0 without) */
+    double val_loss, val_acc;    /* at the last evaluation */
+    float *train_x, *test_x, *val_x; /* dev copies of the data */
+    int32_t *train_y, *test_y, *val_y;
     int32_t *perm;               /* host: this epoch's order */
     int32_t *perm_dev;           /* dev copy, uploaded once per epoch: a step uploads nothing */
     int32_t *aug, *aug_dev;      /* --augment: this epoch's codes by example (host, dev), with perm */
@@ -40,6 +41,7 @@ typedef struct tn_trainer {
 double tn_now(void);
 int tn_trainer_open(tn_trainer *t, const tn_config *c, int quiet, tn_err *e);
 void tn_trainer_close(tn_trainer *t);
+/* split 0: the training set, 1: the test set, 2: the --val set */
 int tn_trainer_eval(tn_trainer *t, int split, double *loss, double *acc);
 /* One metrics.jsonl line plus the progress line. batch_* are NaN at step 0. */
 int tn_trainer_log(tn_trainer *t, long step, double tl, double ta, double vl, double va, double bl,
