@@ -35,21 +35,30 @@ TN_HD static inline tn_conv_geom tn_conv_geom_make(int c, int h, int w, int oc, 
     return g;
 }
 
-/* The input offset that cols[row][col] copies, or -1 for padding; row = (ex*oh + oy)*ow + ox. */
+/* The offset of channel 0 of the input pixel that tap (ky, kx) of output pixel (ex, oy, ox)
+ * reads, or -1 for padding. */
+TN_HD static inline long long tn_im2col_tap(const tn_conv_geom *g, long long ex, int oy, int ox, int ky, int kx) {
+    int y = oy * g->stride - g->pad + ky, x = ox * g->stride - g->pad + kx;
+    if (y < 0 || y >= g->h || x < 0 || x >= g->w) return -1;
+    return ex * g->sn + y * g->sh + x * g->sw;
+}
+
+/* The input offset that cols[row][col] copies, or -1 for padding; row = (ex*oh + oy)*ow + ox,
+ * col = (ci*k + ky)*k + kx (PyTorch's weight layout [out, in, k, k]). */
 TN_HD static inline long long tn_im2col_src(const tn_conv_geom *g, long long row, int col) {
     long long ex = row / ((long long)g->oh * g->ow);
     int r = (int)(row - ex * g->oh * g->ow), oy = r / g->ow, ox = r - oy * g->ow;
     int kk = g->k * g->k, ci = col / kk, t = col - ci * kk, ky = t / g->k, kx = t - ky * g->k;
-    int y = oy * g->stride - g->pad + ky, x = ox * g->stride - g->pad + kx;
-    if (y < 0 || y >= g->h || x < 0 || x >= g->w) return -1;
-    return ex * g->sn + ci * g->sc + y * g->sh + x * g->sw;
+    long long px = tn_im2col_tap(g, ex, oy, ox, ky, kx);
+    return px < 0 ? -1 : px + ci * g->sc;
 }
 
-/* The gradient of input element (ex, ci, y, x): the sum of the dcols entries that copied it, taps
- * in (ky, kx) order. */
-TN_HD static inline float tn_col2im_at(const tn_conv_geom *g, const float *dcols, long long ex, int ci, int y, int x) {
-    int k = g->k, ckk = g->c * k * k;
-    float s = 0.0f;
+/* The gradient of input pixel (ex, y, x) for channels c0 .. c0+cn-1, added into s[0 .. cn): the
+ * dcols entries that copied them, taps in (ky, kx) order. The CUDA kernel takes one channel per
+ * thread (tn_col2im_at), the CPU a chunk per pixel; the order, and so the bits, are the same. */
+TN_HD static inline void tn_col2im_taps(const tn_conv_geom *g, const float *dcols, long long ex, int y, int x, int c0,
+                                        int cn, float *s) {
+    int k = g->k, kk = k * k, ckk = g->c * kk;
     for (int ky = 0; ky < k; ky++) {
         int ty = y + g->pad - ky;
         if (ty < 0 || ty % g->stride) continue;
@@ -60,9 +69,16 @@ TN_HD static inline float tn_col2im_at(const tn_conv_geom *g, const float *dcols
             if (tx < 0 || tx % g->stride) continue;
             int ox = tx / g->stride;
             if (ox >= g->ow) continue;
-            s += dcols[((ex * g->oh + oy) * g->ow + ox) * ckk + (ci * k + ky) * k + kx];
+            const float *src = dcols + ((ex * g->oh + oy) * g->ow + ox) * ckk + (long long)c0 * kk + ky * k + kx;
+            for (int j = 0; j < cn; j++) s[j] += src[(long long)j * kk];
         }
     }
+}
+
+/* The gradient of input element (ex, ci, y, x). */
+TN_HD static inline float tn_col2im_at(const tn_conv_geom *g, const float *dcols, long long ex, int ci, int y, int x) {
+    float s = 0.0f;
+    tn_col2im_taps(g, dcols, ex, y, x, ci, 1, &s);
     return s;
 }
 

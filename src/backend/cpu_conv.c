@@ -5,10 +5,11 @@
 
 #include "backend/cpu_ops.h"
 
-/* im2col and col2im walk the index math of kernels/tn_conv.cuh in loop form (the per-element
- * tn_im2col_src / tn_col2im_at with their divisions cost 4x the GEMM): for each output pixel the
- * k*k taps, each one input pixel's channels. col2im sums each element's taps in the same (ky, kx)
- * order from 0, so the CPU and the CUDA kernel agree bit for bit. */
+/* im2col and col2im use the index math of kernels/tn_conv.cuh at pixel granularity (the
+ * per-element tn_im2col_src / tn_col2im_at with their divisions cost 4x the GEMM): im2col one
+ * tn_im2col_tap per output pixel and tap, then that pixel's channels; col2im tn_col2im_taps per
+ * input pixel and chunk of channels, in the (ky, kx) order of the CUDA kernel, so the two agree
+ * bit for bit. */
 int tn_cpu_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, const float *add, float *cols) {
     long long rows = (long long)n * g->oh * g->ow;
     int k = g->k, kk = k * k, ckk = g->c * kk;
@@ -20,12 +21,13 @@ int tn_cpu_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, 
         float *row = cols + r * ckk;
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
-                int y = oy * g->stride - g->pad + ky, xx = ox * g->stride - g->pad + kx, t = ky * k + kx;
-                if (y < 0 || y >= g->h || xx < 0 || xx >= g->w) {
+                long long at = tn_im2col_tap(g, ex, oy, ox, ky, kx);
+                int t = ky * k + kx;
+                if (at < 0) {
                     for (int ci = 0; ci < g->c; ci++) row[ci * kk + t] = 0.0f;
                     continue;
                 }
-                const float *px = x + ex * g->sn + y * g->sh + xx * g->sw;
+                const float *px = x + at;
                 if (add)
                     for (int ci = 0; ci < g->c; ci++) row[ci * kk + t] = px[ci * g->sc] + a;
                 else
@@ -38,7 +40,6 @@ int tn_cpu_im2col(tn_backend *be, const tn_conv_geom *g, int n, const float *x, 
 #define COL2IM_CHUNK 64 /* channels summed at once (a local accumulator per channel) */
 int tn_cpu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dcols, float beta, float *dx) {
     long long pix = (long long)n * g->h * g->w;
-    int k = g->k, kk = k * k, ckk = g->c * kk;
 #pragma omp parallel for schedule(static) if (pix * g->c > TN_CPU_PAR_MIN)
     for (long long p = 0; p < pix; p++) {
         long long ex = p / ((long long)g->h * g->w);
@@ -48,20 +49,7 @@ int tn_cpu_col2im(tn_backend *be, const tn_conv_geom *g, int n, const float *dco
             int cn = g->c - c0 < COL2IM_CHUNK ? g->c - c0 : COL2IM_CHUNK;
             float s[COL2IM_CHUNK];
             for (int j = 0; j < cn; j++) s[j] = 0.0f;
-            for (int ky = 0; ky < k; ky++) {
-                int ty = y + g->pad - ky;
-                if (ty < 0 || ty % g->stride) continue;
-                int oy = ty / g->stride;
-                if (oy >= g->oh) continue;
-                for (int kx = 0; kx < k; kx++) {
-                    int tx = xx + g->pad - kx;
-                    if (tx < 0 || tx % g->stride) continue;
-                    int ox = tx / g->stride;
-                    if (ox >= g->ow) continue;
-                    const float *src = dcols + ((ex * g->oh + oy) * g->ow + ox) * ckk + (long long)c0 * kk + ky * k + kx;
-                    for (int j = 0; j < cn; j++) s[j] += src[j * kk];
-                }
-            }
+            tn_col2im_taps(g, dcols, ex, y, xx, c0, cn, s);
             for (int j = 0; j < cn; j++) {
                 float *o = d + (long long)(c0 + j) * g->sc;
                 *o = beta == 0.0f ? s[j] : beta * *o + s[j];

@@ -78,38 +78,45 @@ static int append_file(const char *path, const cifar_format *f, tn_dataset *ds, 
     return 0;
 }
 
-int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e) {
+/* A set on disk: its files (the last is the test split), how the errors name them, the fetch
+ * command's name, and the folder the official tarball unpacks into. */
+typedef struct {
+    const cifar_format *f;
+    const char *const *files;
+    int nfiles;
+    const char *expected, *fetch, *nested;
+} cifar_set;
+
+/* Find every file of the set in dir (the error names the first missing one and the fix), then
+ * read the training files into train and the last into test. */
+static int load_set(const char *dir, const cifar_set *set, tn_dataset *train, tn_dataset *test, tn_err *e) {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    static const char *names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                                   "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
     char paths[6][4096];
     struct stat st;
     if (!dir || !dir[0])
-        return tn_fail(e, TN_EINPUT,
-                       "data: no data directory given for CIFAR-10; point it at a directory holding "
-                       "data_batch_1.bin..data_batch_5.bin and test_batch.bin (data/fetch.sh cifar10 DIR)");
+        return tn_fail(e, TN_EINPUT, "data: no data directory given for %s; point it at a directory holding %s (data/fetch.sh %s DIR)",
+                       set->f->name, set->expected, set->fetch);
     if (strlen(dir) > 4000)
         return tn_fail(e, TN_EINPUT, "data: data directory path is too long (%zu characters)", strlen(dir));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return tn_fail(e, TN_EINPUT,
-                       "data: %s: no such directory; fetch CIFAR-10 into it with data/fetch.sh cifar10 %s",
-                       dir, dir);
-    for (int i = 0; i < 6; i++)
-        if (!tn_data_find_file(dir, names[i], paths[i], sizeof paths[i])) {
-            /* the official tarball unpacks into cifar-10-batches-bin/: point at it if present */
+        return tn_fail(e, TN_EINPUT, "data: %s: no such directory; fetch %s into it with data/fetch.sh %s %s", dir,
+                       set->f->name, set->fetch, dir);
+    for (int i = 0; i < set->nfiles; i++)
+        if (!tn_data_find_file(dir, set->files[i], paths[i], sizeof paths[i])) {
+            /* the official tarball unpacks into a folder of its own: point at it if present */
             char sub[4096];
-            snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir);
+            snprintf(sub, sizeof sub, "%s/%s", dir, set->nested);
             const int nested = stat(sub, &st) == 0 && S_ISDIR(st.st_mode);
-            return tn_fail(e, TN_EINPUT,
-                           "data: %s: missing %s (expected data_batch_1.bin..data_batch_5.bin and "
-                           "test_batch.bin, each raw or .gz); %s%s",
-                           dir, names[i], nested ? "use the directory " : "fetch them with data/fetch.sh cifar10 ",
-                           nested ? sub : dir);
+            if (nested)
+                return tn_fail(e, TN_EINPUT, "data: %s: missing %s (expected %s, each raw or .gz); use the directory %s",
+                               dir, set->files[i], set->expected, sub);
+            return tn_fail(e, TN_EINPUT, "data: %s: missing %s (expected %s, each raw or .gz); fetch them with data/fetch.sh %s %s",
+                           dir, set->files[i], set->expected, set->fetch, dir);
         }
     int rc = 0;
-    for (int i = 0; i < 5 && !rc; i++) rc = append_file(paths[i], &CIFAR10, train, e);
-    if (!rc) rc = append_file(paths[5], &CIFAR10, test, e);
+    for (int i = 0; i < set->nfiles - 1 && !rc; i++) rc = append_file(paths[i], set->f, train, e);
+    if (!rc) rc = append_file(paths[set->nfiles - 1], set->f, test, e);
     if (rc) {
         tn_dataset_free(train);
         tn_dataset_free(test);
@@ -117,40 +124,23 @@ int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err
     }
     train->p = test->p = CIFAR_P;
     train->c = test->c = 3, train->h = test->h = 32, train->w = test->w = 32;
-    train->d = test->d = 10;
+    train->d = test->d = set->f->classes;
     return 0;
 }
 
+int tn_cifar10_load(const char *dir, tn_dataset *train, tn_dataset *test, tn_err *e) {
+    static const char *const files[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                         "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    const cifar_set set = {&CIFAR10, files, 6, "data_batch_1.bin..data_batch_5.bin and test_batch.bin", "cifar10",
+                           "cifar-10-batches-bin"};
+    return load_set(dir, &set, train, test, e);
+}
+
 int tn_cifar100_load(const char *dir, int coarse, tn_dataset *train, tn_dataset *test, tn_err *e) {
-    memset(train, 0, sizeof *train);
-    memset(test, 0, sizeof *test);
+    static const char *const files[2] = {"train.bin", "test.bin"};
     const cifar_format f = {2, coarse ? 0 : 1, coarse ? 20 : 100, coarse ? "CIFAR-100 (coarse)" : "CIFAR-100",
                             "is this the CIFAR-10 binary, or a file of another layout?",
                             "re-download it (data/fetch.sh cifar100)"};
-    static const char *names[2] = {"train.bin", "test.bin"};
-    char paths[2][4096];
-    struct stat st;
-    if (!dir || !dir[0] || strlen(dir) > 4000 || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return tn_fail(e, TN_EINPUT, "data: %s: no such directory; fetch the CIFAR-100 binary version (train.bin, test.bin) into it with data/fetch.sh cifar100 DIR",
-                       dir && dir[0] ? dir : "(none)");
-    for (int i = 0; i < 2; i++)
-        if (!tn_data_find_file(dir, names[i], paths[i], sizeof paths[i])) {
-            char sub[4096];
-            snprintf(sub, sizeof sub, "%s/cifar-100-binary", dir);
-            const int nested = stat(sub, &st) == 0 && S_ISDIR(st.st_mode);
-            return tn_fail(e, TN_EINPUT, "data: %s: missing %s (expected train.bin and test.bin, each raw or .gz); %s%s", dir,
-                           names[i], nested ? "use the directory " : "fetch them with data/fetch.sh cifar100 ",
-                           nested ? sub : dir);
-        }
-    int rc = append_file(paths[0], &f, train, e);
-    if (!rc) rc = append_file(paths[1], &f, test, e);
-    if (rc) {
-        tn_dataset_free(train);
-        tn_dataset_free(test);
-        return rc;
-    }
-    train->p = test->p = CIFAR_P;
-    train->c = test->c = 3, train->h = test->h = 32, train->w = test->w = 32;
-    train->d = test->d = f.classes;
-    return 0;
+    const cifar_set set = {&f, files, 2, "train.bin and test.bin", "cifar100", "cifar-100-binary"};
+    return load_set(dir, &set, train, test, e);
 }
